@@ -1,0 +1,67 @@
+/* bind.h: what the Lua bindings share: the loop's Lua context, protected
+ * calls into Lua, and error results. */
+#ifndef MP_BIND_H
+#define MP_BIND_H
+
+#include <lauxlib.h>
+#include <lua.h>
+
+#include "core/loop.h"
+
+#define MP__LOOP_META "moonport.loop"
+
+/* The Lua side of one loop, in a full userdata that every module function
+ * holds as upvalue 1. It lives as long as the lua_State; its __gc frees the
+ * loop, after the finalizers of every handle have run (Lua finalizes newer
+ * objects first) and before any of their memory is freed (Lua frees only
+ * after all finalizers), so no thread of the loop ever sees freed memory. */
+typedef struct mp__bind {
+  mp_loop *loop;
+  /* While mp.run() runs: the thread it was called on, which every callback
+   * runs on, and the stack slot of the traceback message handler. */
+  lua_State *L;
+  int msgh;
+  int on_error_ref; /* registry ref of the error handler, or LUA_NOREF */
+} mp__bind;
+
+/* The context of the module function being called (its upvalue 1). */
+mp__bind *mp__bind_get(lua_State *L);
+
+/* Call the function below nargs arguments on b->L, protected, with a
+ * traceback; an error goes to the error handler and the loop goes on.
+ * Pops the function and its arguments. Only while mp.run() runs. */
+void mp__bind_call(mp__bind *b, int nargs);
+
+/* Hand the error message on top of b->L's stack to the script's error
+ * handler, or print it to stderr by default; pops it. A handler that fails
+ * itself is reported on stderr. Only while mp.run() runs. */
+void mp__bind_report_error(mp__bind *b);
+
+/* Push the traceback message handler that mp__bind_call uses; returns its
+ * stack index (mp.run() keeps it in b->msgh). */
+int mp__bind_push_msgh(lua_State *L);
+
+/* Push the failure triple nil, "ENAME: what: message", "ENAME" (what may be
+ * NULL) and return 3, for `return mp__bind_fail(...)`. */
+int mp__bind_fail(lua_State *L, int err, const char *what);
+
+/* Create a userdata of nuv user values whose metatable is tname, zeroed:
+ * callers create handles closed first, then open them. */
+void *mp__bind_new_handle(lua_State *L, size_t size, int nuv, const char *tname);
+
+/* Make the metatable tname from its methods and metamethods (the methods
+ * become __index), leaving it popped. */
+void mp__bind_metatable(lua_State *L, const char *tname, const luaL_Reg *methods,
+                        const luaL_Reg *metamethods);
+
+/* Registration of each part of the module into the table on top of the
+ * stack, with the loop context userdata just below it. */
+void mp__bind_open_loop(lua_State *L);
+void mp__bind_open_errors(lua_State *L);
+void mp__bind_open_timer(lua_State *L);
+
+/* Register funcs into the table at -2 with the context userdata at -1 as
+ * their upvalue; leaves the stack as it found it. */
+void mp__bind_setfuncs(lua_State *L, const luaL_Reg *funcs);
+
+#endif

@@ -1,0 +1,52 @@
+/* completion_queue.c: the queue from the worker threads into the Lua thread. */
+#include "core/completion_queue.h"
+
+void mp__cq_init(mp__cq *q) {
+  mp__mutex_init(&q->lock);
+  mp__cond_init(&q->cond);
+  q->head = q->tail = NULL;
+  q->sleeping = 0;
+}
+
+void mp__cq_destroy(mp__cq *q) {
+  mp__cond_destroy(&q->cond);
+  mp__mutex_destroy(&q->lock);
+}
+
+static void wake_locked(mp__cq *q) {
+  if (q->sleeping) {
+    q->sleeping = 0;
+    mp__cond_signal(&q->cond);
+  }
+}
+
+void mp__cq_push(mp__cq *q, mp_op *first, mp_op *last) {
+  last->next_ = NULL;
+  mp__mutex_lock(&q->lock);
+  if (q->tail) {
+    q->tail->next_ = first;
+  } else {
+    q->head = first;
+  }
+  q->tail = last;
+  wake_locked(q);
+  mp__mutex_unlock(&q->lock);
+}
+
+mp_op *mp__cq_take_all(mp__cq *q) {
+  mp__mutex_lock(&q->lock);
+  if (!q->head) {
+    q->sleeping = 1;
+    while (q->sleeping) mp__cond_wait(&q->cond, &q->lock, -1);
+  }
+  mp_op *chain = q->head;
+  q->head = q->tail = NULL;
+  mp__mutex_unlock(&q->lock);
+  return chain;
+}
+
+void mp__cq_wake(mp__cq *q) {
+  mp__mutex_lock(&q->lock);
+  wake_locked(q);
+  mp__mutex_unlock(&q->lock);
+}

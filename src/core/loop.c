@@ -1,0 +1,131 @@
+/* loop.c: the event loop: port, workers, the queue into the Lua thread, run. */
+#include "core/loop.h"
+
+#include <stdlib.h>
+
+/* A worker waits on the port and hands each batch, as one chain, to the
+ * Lua thread. It keeps the packet's key and bytes in the op for dispatch. */
+static void worker_main(void *arg) {
+  mp_loop *loop = arg;
+  mp_packet packets[MP_PORT_BATCH];
+  for (;;) {
+    int n = loop->backend->wait(loop->port, packets, MP_PORT_BATCH, -1);
+    if (n < 0) break; /* MP_ECLOSED: the loop is going away */
+    if (n == 0) continue;
+    for (int i = 0; i < n; i++) {
+      mp_op *op = packets[i].op;
+      op->key_ = packets[i].key;
+      op->bytes_ = packets[i].bytes;
+      op->next_ = i + 1 < n ? packets[i + 1].op : NULL;
+    }
+    mp__cq_push(&loop->queue, packets[0].op, packets[n - 1].op);
+  }
+}
+
+static int worker_count(int requested) {
+  if (requested > 0) return requested;
+  const char *env = getenv("MOONPORT_WORKERS");
+  int n = env ? atoi(env) : 0;
+  if (n > 0 && n <= 256) return n;
+  return mp__cpu_count();
+}
+
+static void stop_workers(mp_loop *loop, int started) {
+  loop->backend->shutdown(loop->port);
+  for (int i = 0; i < started; i++) mp__thread_join(loop->workers[i]);
+}
+
+int mp__loop_new(mp_loop **out, const char *backend_name, int nworkers) {
+  const mp_port_backend *backend = mp__port_choose(backend_name);
+  if (!backend) return MP_ENOSYS;
+  mp_loop *loop = calloc(1, sizeof *loop);
+  if (!loop) return MP_ENOMEM;
+  loop->backend = backend;
+  loop->nworkers = worker_count(nworkers);
+  atomic_init(&loop->posts_in_flight, 0);
+  loop->workers = calloc((size_t)loop->nworkers, sizeof *loop->workers);
+  int rc = loop->workers ? backend->open(&loop->port) : MP_ENOMEM;
+  if (rc < 0) {
+    free(loop->workers);
+    free(loop);
+    return rc;
+  }
+  mp__cq_init(&loop->queue);
+  int started = 0;
+  for (; started < loop->nworkers; started++) {
+    rc = mp__thread_start(&loop->workers[started], worker_main, loop);
+    if (rc < 0) break;
+  }
+  if (rc == 0) rc = mp__timers_init(&loop->timers, loop);
+  if (rc < 0) {
+    stop_workers(loop, started);
+    backend->close(loop->port);
+    mp__cq_destroy(&loop->queue);
+    free(loop->workers);
+    free(loop);
+    return rc;
+  }
+  *out = loop;
+  return 0;
+}
+
+void mp__loop_free(mp_loop *loop) {
+  /* The timer thread posts, so it goes first; then nothing else does. */
+  mp__timers_close(&loop->timers);
+  stop_workers(loop, loop->nworkers);
+  loop->backend->close(loop->port);
+  mp__cq_destroy(&loop->queue);
+  free(loop->workers);
+  free(loop);
+}
+
+int mp__loop_alive(mp_loop *loop) {
+  return loop->refs > 0 || atomic_load(&loop->posts_in_flight) > 0 || loop->pending;
+}
+
+static void dispatch(mp_loop *loop, mp_op *op) {
+  if (op->key_ == MP__KEY_POST) atomic_fetch_sub(&loop->posts_in_flight, 1);
+  op->cb(loop, op);
+}
+
+int mp__loop_run(mp_loop *loop) {
+  loop->running = 1;
+  loop->stop_requested = 0;
+  while (!loop->stop_requested) {
+    if (!loop->pending) {
+      if (!mp__loop_alive(loop)) break;
+      loop->pending = mp__cq_take_all(&loop->queue);
+    }
+    while (loop->pending && !loop->stop_requested) {
+      mp_op *op = loop->pending;
+      loop->pending = op->next_;
+      op->next_ = NULL;
+      dispatch(loop, op);
+    }
+  }
+  loop->running = 0;
+  return loop->stop_requested;
+}
+
+void mp__loop_stop(mp_loop *loop) {
+  loop->stop_requested = 1;
+}
+
+int mp_post(mp_loop *loop, mp_op *op) {
+  atomic_fetch_add(&loop->posts_in_flight, 1);
+  int rc = loop->backend->post(loop->port, op, MP__KEY_POST, 0);
+  if (rc < 0) atomic_fetch_sub(&loop->posts_in_flight, 1);
+  return rc;
+}
+
+void mp_loop_ref(mp_loop *loop) {
+  loop->refs++;
+}
+
+void mp_loop_unref(mp_loop *loop) {
+  loop->refs--;
+}
+
+const char *mp_loop_backend(mp_loop *loop) {
+  return loop->backend->name;
+}

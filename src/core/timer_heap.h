@@ -1,0 +1,27 @@
+/* timer_heap.h: a binary min-heap of timers by (due, arm order). Each timer
+ * knows its slot, so removal is O(log n). Not thread-safe: see timers.h. */
+#ifndef MP_TIMER_HEAP_H
+#define MP_TIMER_HEAP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct mp__timer mp__timer;
+
+#define MP__TIMER_NOT_IN_HEAP UINT32_MAX
+
+typedef struct mp__timer_heap {
+  mp__timer **slots;
+  size_t count, capacity;
+  uint32_t next_seq; /* arm order, so equal deadlines fire first-armed first */
+} mp__timer_heap;
+
+void mp__timer_heap_init(mp__timer_heap *h);
+void mp__timer_heap_free(mp__timer_heap *h);
+/* Returns 0 or MP_ENOMEM. */
+int mp__timer_heap_insert(mp__timer_heap *h, mp__timer *t);
+void mp__timer_heap_remove(mp__timer_heap *h, mp__timer *t);
+/* The earliest timer, or NULL. */
+mp__timer *mp__timer_heap_top(const mp__timer_heap *h);
+
+#endif

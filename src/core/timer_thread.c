@@ -1,0 +1,124 @@
+/* timer_thread.c: the timer thread, and timers' arm, cancel and dispatch. */
+#include "core/loop.h"
+
+/* Hand the ready chain to the Lua thread: post the timer packet unless it
+ * is already on its way (it will carry whatever is in the chain then). */
+static void post_packet_locked(mp__timers *ts) {
+  if (ts->packet_posted || !ts->ready_head) return;
+  ts->packet_posted = 1;
+  /* The port refuses only after shutdown, when the loop is being freed and
+   * no callback is owed any more. */
+  if (ts->loop->backend->post(ts->loop->port, &ts->packet, MP__KEY_INTERNAL, 0) < 0) {
+    ts->packet_posted = 0;
+  }
+}
+
+static void ready_append_locked(mp__timers *ts, mp__timer *t, int status) {
+  t->status = status;
+  t->next = NULL;
+  if (ts->ready_tail) {
+    ts->ready_tail->next = t;
+  } else {
+    ts->ready_head = t;
+  }
+  ts->ready_tail = t;
+}
+
+static void timer_thread_main(void *arg) {
+  mp__timers *ts = arg;
+  mp__mutex_lock(&ts->lock);
+  while (!ts->quit) {
+    uint64_t now = mp__now_ns();
+    mp__timer *t;
+    while ((t = mp__timer_heap_top(&ts->heap)) && t->due <= now) {
+      mp__timer_heap_remove(&ts->heap, t);
+      ready_append_locked(ts, t, 0);
+    }
+    post_packet_locked(ts);
+    int64_t timeout_ms = -1;
+    ts->sleeping_until = UINT64_MAX;
+    if (t) {
+      ts->sleeping_until = t->due;
+      /* Round up: waking early would only cost another lap. */
+      timeout_ms = (int64_t)((t->due - now + 999999u) / 1000000u);
+    }
+    ts->sleeping = 1;
+    mp__cond_wait(&ts->cond, &ts->lock, timeout_ms);
+    ts->sleeping = 0;
+  }
+  mp__mutex_unlock(&ts->lock);
+}
+
+/* The timer packet's callback, on the Lua thread: run the ready chain. */
+static void timer_packet_cb(mp_loop *loop, mp_op *op) {
+  mp__timers *ts = MP_CONTAINER_OF(op, mp__timers, packet);
+  mp__mutex_lock(&ts->lock);
+  mp__timer *t = ts->ready_head;
+  ts->ready_head = ts->ready_tail = NULL;
+  ts->packet_posted = 0;
+  mp__mutex_unlock(&ts->lock);
+  while (t) {
+    mp__timer *next = t->next; /* the callback may re-arm or free t */
+    loop->refs--;
+    t->cb(loop, t);
+    t = next;
+  }
+}
+
+int mp__timers_init(mp__timers *ts, mp_loop *loop) {
+  mp__mutex_init(&ts->lock);
+  mp__cond_init(&ts->cond);
+  mp__timer_heap_init(&ts->heap);
+  ts->ready_head = ts->ready_tail = NULL;
+  ts->packet_posted = ts->sleeping = ts->quit = 0;
+  ts->packet.cb = timer_packet_cb;
+  ts->loop = loop;
+  int rc = mp__thread_start(&ts->thread, timer_thread_main, ts);
+  if (rc < 0) {
+    mp__timer_heap_free(&ts->heap);
+    mp__cond_destroy(&ts->cond);
+    mp__mutex_destroy(&ts->lock);
+  }
+  return rc;
+}
+
+void mp__timers_close(mp__timers *ts) {
+  mp__mutex_lock(&ts->lock);
+  ts->quit = 1;
+  mp__cond_signal(&ts->cond);
+  mp__mutex_unlock(&ts->lock);
+  mp__thread_join(ts->thread);
+  mp__timer_heap_free(&ts->heap);
+  mp__cond_destroy(&ts->cond);
+  mp__mutex_destroy(&ts->lock);
+}
+
+void mp__timer_start(mp_loop *loop, mp__timer *t, uint64_t due, mp__timer_cb cb) {
+  mp__timers *ts = &loop->timers;
+  t->due = due;
+  t->cb = cb;
+  loop->refs++;
+  mp__mutex_lock(&ts->lock);
+  if (mp__timer_heap_insert(&ts->heap, t) < 0) {
+    /* No room in the heap: the timer ends at once, as cancelled, so that
+     * its one callback still comes. */
+    t->heap_index = MP__TIMER_NOT_IN_HEAP;
+    ready_append_locked(ts, t, MP_ENOMEM);
+    post_packet_locked(ts);
+  } else if (ts->sleeping && due < ts->sleeping_until) {
+    ts->sleeping = 0;
+    mp__cond_signal(&ts->cond);
+  }
+  mp__mutex_unlock(&ts->lock);
+}
+
+void mp__timer_cancel(mp_loop *loop, mp__timer *t) {
+  mp__timers *ts = &loop->timers;
+  mp__mutex_lock(&ts->lock);
+  if (t->heap_index != MP__TIMER_NOT_IN_HEAP) {
+    mp__timer_heap_remove(&ts->heap, t);
+    ready_append_locked(ts, t, MP_ECANCELED);
+    post_packet_locked(ts);
+  }
+  mp__mutex_unlock(&ts->lock);
+}

@@ -1,0 +1,116 @@
+/* moonport.h: the public C API of moonport, for the runner and for C modules.
+ *
+ * Threads: functions marked "thread-safe" may be called from any thread;
+ * every other function only from the thread that owns the lua_State (the
+ * "Lua thread"). Errors are 0 or a negative MP_E… code.
+ */
+#ifndef MOONPORT_H
+#define MOONPORT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <lua.h>
+
+#define MOONPORT_VERSION "0.1.0"
+#define MOONPORT_VERSION_NUM 100 /* major * 10000 + minor * 100 + patch */
+
+#if defined(_WIN32) && defined(MOONPORT_SHARED)
+#define MP_EXPORT __declspec(dllexport)
+#elif defined(__GNUC__)
+#define MP_EXPORT __attribute__((visibility("default")))
+#else
+#define MP_EXPORT
+#endif
+
+/* Error names and messages, one list for C and Lua. A system call's failure
+ * reaches Lua as nil, "ENAME: message", "ENAME"; the same names on every
+ * backend (backends translate errno and GetLastError into these). */
+#define MP_ERRNO_MAP(XX)                                                                           \
+  XX(EINVAL, "invalid argument")                                                                   \
+  XX(ENOMEM, "out of memory")                                                                      \
+  XX(ECANCELED, "operation cancelled")                                                             \
+  XX(ETIMEDOUT, "timed out")                                                                       \
+  XX(ECLOSED, "closed")                                                                            \
+  XX(EAGAIN, "resource temporarily unavailable")                                                   \
+  XX(EBUSY, "resource busy")                                                                       \
+  XX(ENOSYS, "function not implemented")                                                           \
+  XX(EPERM, "operation not permitted")                                                             \
+  XX(EMFILE, "too many open files")                                                                \
+  XX(ENFILE, "file table overflow")                                                                \
+  XX(EIO, "i/o error")                                                                             \
+  XX(UNKNOWN, "unknown error")
+
+enum {
+  MP_OK = 0,
+  MP__ERRNO_BASE = -4000, /* clear of errno values, so a raw errno never passes for ours */
+#define XX(name, msg) MP_##name,
+  MP_ERRNO_MAP(XX)
+#undef XX
+  MP__ERRNO_END
+};
+
+/* "ECLOSED" for MP_ECLOSED; "UNKNOWN" for codes not in the list. */
+MP_EXPORT const char *mp_err_name(int err);
+/* "closed" for MP_ECLOSED; "unknown error" for codes not in the list. */
+MP_EXPORT const char *mp_strerror(int err);
+
+/* The event loop: a completion port, its worker threads, the queue into the
+ * Lua thread and the timer thread. One per lua_State. */
+typedef struct mp_loop mp_loop;
+
+/* An operation started on the port: the OVERLAPPED of moonport. The issuer
+ * embeds it in its own request (recover the request with MP_CONTAINER_OF)
+ * and owns it: it must stay alive, unmoved, from the moment it is started or
+ * posted until its callback has been called. Exactly one callback comes for
+ * each start or post, also when the operation fails or is cancelled. */
+typedef struct mp_op mp_op;
+
+/* Called on the Lua thread with the op's completion; op->result is its
+ * outcome. The op may be freed or reused from inside the callback. */
+typedef void (*mp_op_cb)(mp_loop *loop, mp_op *op);
+
+struct mp_op {
+#ifdef _WIN32
+  /* Private: storage for the OVERLAPPED that IOCP hands back, so that
+   * &op == &overlapped. Same size and alignment as OVERLAPPED. */
+  struct {
+    uintptr_t internal[2];
+    void *offset;
+    void *event;
+  } os_;
+#endif
+  mp_op_cb cb;      /* public: set by the issuer before starting or posting */
+  mp_op *next_;     /* private: link while the op sits in a port or loop queue */
+  uintptr_t key_;   /* private: the completion key while queued */
+  int32_t result;   /* public: >= 0 bytes or value, < 0 an MP_E… code */
+  uint32_t bytes_;  /* private: the packet's byte count while queued */
+};
+
+/* Recover the request that embeds a member from a pointer to that member. */
+#define MP_CONTAINER_OF(ptr, type, member) ((type *)((char *)(ptr)-offsetof(type, member)))
+
+/* The loop of a lua_State that has loaded moonport (require "moonport"),
+ * or NULL. Lua thread. */
+MP_EXPORT mp_loop *mp_loop_get(lua_State *L);
+
+/* Post op to the loop's completion port (PostQueuedCompletionStatus): its
+ * callback runs on the Lua thread with op->result as set by the caller.
+ * Thread-safe. Returns 0, or MP_ECLOSED when the loop is shutting down (the
+ * callback will then not be called and the op is the caller's again).
+ * A post in flight keeps mp.run() from returning. */
+MP_EXPORT int mp_post(mp_loop *loop, mp_op *op);
+
+/* Keep the loop running while a C module waits for something the loop
+ * cannot see (for example a thread of its own that will mp_post later).
+ * Each ref needs one unref. Lua thread. */
+MP_EXPORT void mp_loop_ref(mp_loop *loop);
+MP_EXPORT void mp_loop_unref(mp_loop *loop);
+
+/* Name of the port backend in use: "iocp", "uring" or "epoll". */
+MP_EXPORT const char *mp_loop_backend(mp_loop *loop);
+
+/* Open the core module (what require "moonport.core" calls). */
+MP_EXPORT int luaopen_moonport_core(lua_State *L);
+
+#endif

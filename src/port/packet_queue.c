@@ -1,0 +1,131 @@
+/* packet_queue.c: the user-space completion queue behind the Linux ports. */
+#include "port/packet_queue.h"
+
+void mp__pq_init(mp__pq *q, const mp__pq_poller *poller) {
+  mp__mutex_init(&q->lock);
+  mp__cond_init(&q->cond);
+  q->head = q->tail = NULL;
+  q->waiters = q->wakes_pending = 0;
+  q->closed = q->polling = q->poll_woken = 0;
+  if (poller) {
+    q->poller = *poller;
+  } else {
+    q->poller = (mp__pq_poller){0};
+  }
+}
+
+void mp__pq_destroy(mp__pq *q) {
+  mp__cond_destroy(&q->cond);
+  mp__mutex_destroy(&q->lock);
+}
+
+/* Wake one sleeping waiter unless enough wakes are on their way; failing
+ * that, stop a running poll so its thread comes back for the packets. */
+static void wake_one_locked(mp__pq *q) {
+  if (q->waiters > q->wakes_pending) {
+    q->wakes_pending++;
+    mp__cond_signal(&q->cond);
+  } else if (q->polling && !q->poll_woken) {
+    q->poll_woken = 1;
+    q->poller.wake(q->poller.ctx);
+  }
+}
+
+int mp__pq_post_chain(mp__pq *q, mp_op *first, mp_op *last) {
+  mp__mutex_lock(&q->lock);
+  if (q->closed) {
+    mp__mutex_unlock(&q->lock);
+    return MP_ECLOSED;
+  }
+  last->next_ = NULL;
+  if (q->tail) {
+    q->tail->next_ = first;
+  } else {
+    q->head = first;
+  }
+  q->tail = last;
+  wake_one_locked(q);
+  mp__mutex_unlock(&q->lock);
+  return 0;
+}
+
+int mp__pq_post(mp__pq *q, mp_op *op, uintptr_t key, uint32_t bytes) {
+  op->key_ = key;
+  op->bytes_ = bytes;
+  return mp__pq_post_chain(q, op, op);
+}
+
+static int take_locked(mp__pq *q, mp_packet *out, int max) {
+  int n = 0;
+  while (q->head && n < max) {
+    mp_op *op = q->head;
+    q->head = op->next_;
+    op->next_ = NULL;
+    out[n].op = op;
+    out[n].key = op->key_;
+    out[n].bytes = op->bytes_;
+    n++;
+  }
+  if (!q->head) q->tail = NULL;
+  return n;
+}
+
+int mp__pq_wait(mp__pq *q, mp_packet *out, int max, int64_t timeout_ms) {
+  uint64_t deadline = timeout_ms < 0 ? 0 : mp__now_ns() + (uint64_t)timeout_ms * 1000000u;
+  mp__mutex_lock(&q->lock);
+  for (;;) {
+    if (q->closed) {
+      mp__mutex_unlock(&q->lock);
+      return MP_ECLOSED;
+    }
+    if (q->head) {
+      int n = take_locked(q, out, max);
+      /* What is left is another waiter's batch. */
+      if (q->head) wake_one_locked(q);
+      mp__mutex_unlock(&q->lock);
+      return n;
+    }
+    int64_t remaining = -1;
+    if (timeout_ms >= 0) {
+      uint64_t now = mp__now_ns();
+      if (now >= deadline) break;
+      /* Round up so that a wait never ends before its deadline. */
+      remaining = (int64_t)((deadline - now + 999999u) / 1000000u);
+    }
+    if (q->poller.poll && !q->polling) {
+      q->polling = 1;
+      q->poll_woken = 0;
+      mp__mutex_unlock(&q->lock);
+      q->poller.poll(q->poller.ctx, remaining);
+      mp__mutex_lock(&q->lock);
+      q->polling = 0;
+      /* Hand the poller's seat to a sleeper, or the kernel goes unwatched. */
+      if (q->waiters > q->wakes_pending) {
+        q->wakes_pending++;
+        mp__cond_signal(&q->cond);
+      }
+      continue;
+    }
+    q->waiters++;
+    mp__cond_wait(&q->cond, &q->lock, remaining);
+    q->waiters--;
+    /* Whatever woke us (signal, timeout or spurious), count one wake as
+     * taken: this can only under-count pending wakes, never over-count, so
+     * a post never skips a signal it owed. */
+    if (q->wakes_pending > 0) q->wakes_pending--;
+  }
+  mp__mutex_unlock(&q->lock);
+  return 0;
+}
+
+void mp__pq_shutdown(mp__pq *q) {
+  mp__mutex_lock(&q->lock);
+  q->closed = 1;
+  q->head = q->tail = NULL;
+  mp__cond_broadcast(&q->cond);
+  if (q->polling && !q->poll_woken) {
+    q->poll_woken = 1;
+    q->poller.wake(q->poller.ctx);
+  }
+  mp__mutex_unlock(&q->lock);
+}

@@ -1,0 +1,53 @@
+/* packet_queue.h: the user-space completion queue behind the Linux ports.
+ *
+ * IOCP keeps its packet queue in the kernel; on Linux the port keeps it here:
+ * an intrusive FIFO of mp_op (linked through op->next_, with key_ and bytes_
+ * holding the packet), that any number of threads post to and wait on.
+ * Wakes are coalesced: a post signals a sleeping waiter only if no wake is
+ * already on its way, so a busy port costs no system call per packet.
+ *
+ * A backend whose kernel events must be fetched by a waiting thread (epoll)
+ * sets a poller: when the queue is empty, one waiter at a time runs
+ * poll(ctx, timeout) instead of sleeping, and posts stop it with wake(ctx).
+ */
+#ifndef MP_PACKET_QUEUE_H
+#define MP_PACKET_QUEUE_H
+
+#include "platform/platform.h"
+#include "port/port.h"
+
+typedef struct mp__pq_poller {
+  /* Wait up to timeout_ms (< 0: forever) for kernel events and post their
+   * completions with mp__pq_post. Called without the queue's lock. */
+  void (*poll)(void *ctx, int64_t timeout_ms);
+  /* Make a running poll return soon. Called with the queue's lock held. */
+  void (*wake)(void *ctx);
+  void *ctx;
+} mp__pq_poller;
+
+/* Invariants (under lock): head == NULL iff tail == NULL; wakes_pending <=
+ * waiters; polling is 1 while one thread runs poller.poll. */
+typedef struct mp__pq {
+  mp__mutex lock;
+  mp__cond cond;
+  mp_op *head, *tail;
+  int waiters;       /* threads asleep in cond */
+  int wakes_pending; /* signals sent that no waiter has taken yet */
+  int closed;
+  int polling;
+  int poll_woken; /* poller.wake already called for the running poll */
+  mp__pq_poller poller;
+} mp__pq;
+
+/* poller may be NULL. */
+void mp__pq_init(mp__pq *q, const mp__pq_poller *poller);
+void mp__pq_destroy(mp__pq *q);
+/* Append a chain of ops (first..last, linked by next_, with key_ and bytes_
+ * set) as one batch. Returns 0 or MP_ECLOSED. Thread-safe. */
+int mp__pq_post_chain(mp__pq *q, mp_op *first, mp_op *last);
+int mp__pq_post(mp__pq *q, mp_op *op, uintptr_t key, uint32_t bytes);
+/* As mp_port_backend.wait and .shutdown. */
+int mp__pq_wait(mp__pq *q, mp_packet *out, int max, int64_t timeout_ms);
+void mp__pq_shutdown(mp__pq *q);
+
+#endif

@@ -1,0 +1,67 @@
+-- helper.lua: what every Lua test shares. Test classes take setUp and
+-- tearDown from here: after each test the loop runs to idle, garbage is
+-- collected, and nothing may be left alive; expect() counts callbacks.
+local lu = require "luaunit"
+local mp = require "moonport"
+
+local H = {}
+local expectations = {}
+
+-- expect(fn, n): a function that calls fn and must be called exactly n
+-- times before the test ends (checked in tearDown).
+function H.expect(fn, n, name)
+  local e = { calls = 0, n = n, name = name or debug.traceback("expect", 2) }
+  expectations[#expectations + 1] = e
+  return function(...)
+    e.calls = e.calls + 1
+    return fn(...)
+  end
+end
+
+function H.setUp()
+  expectations = {}
+  mp.on_error(nil)
+end
+
+function H.tearDown()
+  mp.run()
+  collectgarbage("collect")
+  collectgarbage("collect")
+  lu.assertFalse(mp.alive(), "a handle is still alive after the test")
+  for _, e in ipairs(expectations) do
+    lu.assertEquals(e.calls, e.n, "callback count for " .. e.name)
+  end
+  mp.on_error(nil)
+end
+
+-- A test class with the shared setUp and tearDown.
+function H.class()
+  return { setUp = H.setUp, tearDown = H.tearDown }
+end
+
+-- Collect errors sent to mp.on_error into a list, which it returns.
+function H.capture_errors()
+  local errors = {}
+  mp.on_error(function(msg)
+    errors[#errors + 1] = msg
+  end)
+  return errors
+end
+
+-- f(...) must raise "bad argument #n to '...name' (detail...)". Lua names
+-- the function by where it finds it (mp.timer or moonport.timer), so only
+-- the last part of the name is fixed.
+function H.assert_arg_error(n, name, detail, f, ...)
+  local ok, msg = pcall(f, ...)
+  lu.assertFalse(ok, "no error from " .. name)
+  msg = tostring(msg)
+  local pattern = "bad argument #" .. n .. " to '[%w_.]*" .. name .. "' %("
+  lu.assertStrMatches(msg, ".*" .. pattern .. ".*")
+  lu.assertStrContains(msg, detail)
+end
+
+function H.run_tests()
+  os.exit(lu.LuaUnit.run(), true)
+end
+
+return H
