@@ -69,8 +69,9 @@ static void set_library_path(lua_State *L) {
   lua_getglobal(L, "package");
   luaL_buffinit(L, &b);
   if (mp__exe_dir(dir, sizeof dir) == 0) {
-    lua_pushfstring(L, "%s/lua/?.lua;%s/lua/?/init.lua;%s/../share/lua/5.4/?.lua;"
-                       "%s/../share/lua/5.4/?/init.lua;",
+    lua_pushfstring(L,
+                    "%s/lua/?.lua;%s/lua/?/init.lua;%s/../share/lua/5.4/?.lua;"
+                    "%s/../share/lua/5.4/?/init.lua;",
                     dir, dir, dir, dir);
     luaL_addvalue(&b);
   }
@@ -121,7 +122,8 @@ static int run_script(lua_State *L, char **argv, int argc, int script) {
   if (status != LUA_OK) return status;
   int n = argc - script - 1;
   luaL_checkstack(L, n + 3, "too many arguments to script");
-  for (int i = script + 1; i < argc; i++) lua_pushstring(L, argv[i]);
+  for (int i = script + 1; i < argc; i++)
+    lua_pushstring(L, argv[i]);
   return docall(L, n);
 }
 
@@ -167,8 +169,8 @@ static int pmain(lua_State *L) {
   for (int i = 1; i < (script ? script : argc); i++) {
     if (strcmp(argv[i], "-e") == 0) {
       const char *chunk = argv[++i];
-      if (report(L, luaL_loadbuffer(L, chunk, strlen(chunk), "=(command line)") ||
-                        docall(L, 0)) != LUA_OK)
+      if (report(L, luaL_loadbuffer(L, chunk, strlen(chunk), "=(command line)") || docall(L, 0)) !=
+          LUA_OK)
         return 0;
     }
   }

@@ -47,7 +47,7 @@ enum {
 #define XX(name, msg) MP_##name,
   MP_ERRNO_MAP(XX)
 #undef XX
-  MP__ERRNO_END
+      MP__ERRNO_END
 };
 
 /* "ECLOSED" for MP_ECLOSED; "UNKNOWN" for codes not in the list. */
@@ -80,11 +80,11 @@ struct mp_op {
     void *event;
   } os_;
 #endif
-  mp_op_cb cb;      /* public: set by the issuer before starting or posting */
-  mp_op *next_;     /* private: link while the op sits in a port or loop queue */
-  uintptr_t key_;   /* private: the completion key while queued */
-  int32_t result;   /* public: >= 0 bytes or value, < 0 an MP_E… code */
-  uint32_t bytes_;  /* private: the packet's byte count while queued */
+  mp_op_cb cb;     /* public: set by the issuer before starting or posting */
+  mp_op *next_;    /* private: link while the op sits in a port or loop queue */
+  uintptr_t key_;  /* private: the completion key while queued */
+  int32_t result;  /* public: >= 0 bytes or value, < 0 an MP_E… code */
+  uint32_t bytes_; /* private: the packet's byte count while queued */
 };
 
 /* Recover the request that embeds a member from a pointer to that member. */

@@ -85,6 +85,7 @@ int mp__bind_push_msgh(lua_State *L) {
 }
 
 void mp__bind_open_errors(lua_State *L) {
-  static const luaL_Reg funcs[] = {{"on_error", on_error}, {"report_error", report_error}, {NULL, NULL}};
+  static const luaL_Reg funcs[] = {
+      {"on_error", on_error}, {"report_error", report_error}, {NULL, NULL}};
   mp__bind_setfuncs(L, funcs);
 }

@@ -49,9 +49,8 @@ static int workers(lua_State *L) {
 }
 
 void mp__bind_open_loop(lua_State *L) {
-  static const luaL_Reg funcs[] = {{"run", run},         {"stop", stop},
-                                   {"now", now},         {"backend", backend},
-                                   {"workers", workers}, {"alive", alive},
+  static const luaL_Reg funcs[] = {{"run", run},         {"stop", stop},       {"now", now},
+                                   {"backend", backend}, {"workers", workers}, {"alive", alive},
                                    {NULL, NULL}};
   mp__bind_setfuncs(L, funcs);
 }

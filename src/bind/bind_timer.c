@@ -24,12 +24,13 @@ static void release(lua_State *L, lua_timer *t) {
   t->self_ref = LUA_NOREF;
 }
 
-static void timer_done(mp_loop *loop, mp__timer *core) {
-  lua_timer *t = MP_CONTAINER_OF(core, lua_timer, core);
+static void timer_done(mp_loop *loop, mp_op *op) {
+  lua_timer *t = MP_CONTAINER_OF(op, lua_timer, core.op);
+  mp__timer *core = &t->core;
   mp__bind *b = t->bind;
   lua_State *L = b->L;
-  if (t->stopped || core->status != 0) {
-    int status = core->status;
+  if (t->stopped || op->result != 0) {
+    int status = op->result;
     int stopped = t->stopped;
     release(L, t);
     /* Only a failure the script did not ask for is worth reporting. */
@@ -124,10 +125,8 @@ static int timer_tostring(lua_State *L) {
 
 void mp__bind_open_timer(lua_State *L) {
   static const luaL_Reg methods[] = {{"stop", timer_stop}, {"active", timer_active}, {NULL, NULL}};
-  static const luaL_Reg metamethods[] = {{"__gc", timer_stop},
-                                         {"__close", timer_stop},
-                                         {"__tostring", timer_tostring},
-                                         {NULL, NULL}};
+  static const luaL_Reg metamethods[] = {
+      {"__gc", timer_stop}, {"__close", timer_stop}, {"__tostring", timer_tostring}, {NULL, NULL}};
   mp__bind_metatable(L, TIMER_META, methods, metamethods);
   static const luaL_Reg funcs[] = {{"timer", timer_new}, {"every", every_new}, {NULL, NULL}};
   mp__bind_setfuncs(L, funcs);

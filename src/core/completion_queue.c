@@ -37,7 +37,8 @@ mp_op *mp__cq_take_all(mp__cq *q) {
   mp__mutex_lock(&q->lock);
   if (!q->head) {
     q->sleeping = 1;
-    while (q->sleeping) mp__cond_wait(&q->cond, &q->lock, -1);
+    while (q->sleeping)
+      mp__cond_wait(&q->cond, &q->lock, -1);
   }
   mp_op *chain = q->head;
   q->head = q->tail = NULL;

@@ -32,7 +32,8 @@ static int worker_count(int requested) {
 
 static void stop_workers(mp_loop *loop, int started) {
   loop->backend->shutdown(loop->port);
-  for (int i = 0; i < started; i++) mp__thread_join(loop->workers[i]);
+  for (int i = 0; i < started; i++)
+    mp__thread_join(loop->workers[i]);
 }
 
 int mp__loop_new(mp_loop **out, const char *backend_name, int nworkers) {
@@ -85,6 +86,7 @@ int mp__loop_alive(mp_loop *loop) {
 
 static void dispatch(mp_loop *loop, mp_op *op) {
   if (op->key_ == MP__KEY_POST) atomic_fetch_sub(&loop->posts_in_flight, 1);
+  if (op->key_ == MP__KEY_TIMER) loop->refs--;
   op->cb(loop, op);
 }
 

@@ -14,7 +14,11 @@
 #include "port/port.h"
 
 /* Completion keys the core posts with. */
-enum { MP__KEY_INTERNAL = 0, MP__KEY_POST = 1 };
+enum {
+  MP__KEY_INTERNAL = 0, /* the core's own packets */
+  MP__KEY_POST = 1,     /* mp_post: counted in posts_in_flight */
+  MP__KEY_TIMER = 2     /* a timer's final callback: counted in refs */
+};
 
 struct mp_loop {
   const mp_port_backend *backend; /* read-only after creation */

@@ -14,14 +14,15 @@ static void post_packet_locked(mp__timers *ts) {
 }
 
 static void ready_append_locked(mp__timers *ts, mp__timer *t, int status) {
-  t->status = status;
-  t->next = NULL;
+  t->op.result = status;
+  t->op.key_ = MP__KEY_TIMER;
+  t->op.next_ = NULL;
   if (ts->ready_tail) {
-    ts->ready_tail->next = t;
+    ts->ready_tail->next_ = &t->op;
   } else {
-    ts->ready_head = t;
+    ts->ready_head = &t->op;
   }
-  ts->ready_tail = t;
+  ts->ready_tail = &t->op;
 }
 
 static void timer_thread_main(void *arg) {
@@ -49,20 +50,19 @@ static void timer_thread_main(void *arg) {
   mp__mutex_unlock(&ts->lock);
 }
 
-/* The timer packet's callback, on the Lua thread: run the ready chain. */
+/* The timer packet's callback, on the Lua thread: put the ready chain at
+ * the front of what the loop dispatches next, so that the timers' own
+ * callbacks run now, in expiry order, and mp.stop() between them holds. */
 static void timer_packet_cb(mp_loop *loop, mp_op *op) {
   mp__timers *ts = MP_CONTAINER_OF(op, mp__timers, packet);
   mp__mutex_lock(&ts->lock);
-  mp__timer *t = ts->ready_head;
+  mp_op *head = ts->ready_head, *tail = ts->ready_tail;
   ts->ready_head = ts->ready_tail = NULL;
   ts->packet_posted = 0;
   mp__mutex_unlock(&ts->lock);
-  while (t) {
-    mp__timer *next = t->next; /* the callback may re-arm or free t */
-    loop->refs--;
-    t->cb(loop, t);
-    t = next;
-  }
+  if (!head) return;
+  tail->next_ = loop->pending;
+  loop->pending = head;
 }
 
 int mp__timers_init(mp__timers *ts, mp_loop *loop) {
@@ -93,14 +93,14 @@ void mp__timers_close(mp__timers *ts) {
   mp__mutex_destroy(&ts->lock);
 }
 
-void mp__timer_start(mp_loop *loop, mp__timer *t, uint64_t due, mp__timer_cb cb) {
+void mp__timer_start(mp_loop *loop, mp__timer *t, uint64_t due, mp_op_cb cb) {
   mp__timers *ts = &loop->timers;
   t->due = due;
-  t->cb = cb;
+  t->op.cb = cb;
   loop->refs++;
   mp__mutex_lock(&ts->lock);
   if (mp__timer_heap_insert(&ts->heap, t) < 0) {
-    /* No room in the heap: the timer ends at once, as cancelled, so that
+    /* No room in the heap: the timer ends at once with MP_ENOMEM, so that
      * its one callback still comes. */
     t->heap_index = MP__TIMER_NOT_IN_HEAP;
     ready_append_locked(ts, t, MP_ENOMEM);

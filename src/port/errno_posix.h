@@ -8,18 +8,30 @@
 
 static inline int mp__from_errno(int e) {
   switch (e) {
-  case EINVAL: return MP_EINVAL;
-  case ENOMEM: return MP_ENOMEM;
-  case ECANCELED: return MP_ECANCELED;
-  case ETIMEDOUT: return MP_ETIMEDOUT;
-  case EAGAIN: return MP_EAGAIN;
-  case EBUSY: return MP_EBUSY;
-  case ENOSYS: return MP_ENOSYS;
-  case EPERM: return MP_EPERM;
-  case EMFILE: return MP_EMFILE;
-  case ENFILE: return MP_ENFILE;
-  case EIO: return MP_EIO;
-  default: return MP_UNKNOWN;
+  case EINVAL:
+    return MP_EINVAL;
+  case ENOMEM:
+    return MP_ENOMEM;
+  case ECANCELED:
+    return MP_ECANCELED;
+  case ETIMEDOUT:
+    return MP_ETIMEDOUT;
+  case EAGAIN:
+    return MP_EAGAIN;
+  case EBUSY:
+    return MP_EBUSY;
+  case ENOSYS:
+    return MP_ENOSYS;
+  case EPERM:
+    return MP_EPERM;
+  case EMFILE:
+    return MP_EMFILE;
+  case ENFILE:
+    return MP_ENFILE;
+  case EIO:
+    return MP_EIO;
+  default:
+    return MP_UNKNOWN;
   }
 }
 

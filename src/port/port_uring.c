@@ -153,7 +153,8 @@ static int uring_open(mp_port **out) {
     return rc;
   }
   mp__mutex_lock(&p->start_lock);
-  while (!p->start_state) mp__cond_wait(&p->started, &p->start_lock, -1);
+  while (!p->start_state)
+    mp__cond_wait(&p->started, &p->start_lock, -1);
   rc = p->start_result;
   mp__mutex_unlock(&p->start_lock);
   if (rc < 0) {

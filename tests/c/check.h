@@ -44,7 +44,8 @@ static inline void test_sleep_ms(int ms) {
   mp__cond_init(&c);
   mp__mutex_lock(&m);
   uint64_t until = mp__now_ns() + (uint64_t)ms * 1000000u;
-  while (mp__now_ns() < until) mp__cond_wait(&c, &m, ms);
+  while (mp__now_ns() < until)
+    mp__cond_wait(&c, &m, ms);
   mp__mutex_unlock(&m);
   mp__cond_destroy(&c);
   mp__mutex_destroy(&m);

@@ -42,11 +42,14 @@ static void mp_post_from_threads(void) {
   CHECK_EQ(mp__loop_new(&test->loop, NULL, 2), 0);
   mp_loop_ref(test->loop); /* until every post has come back */
   mp__thread threads[THREADS];
-  for (int i = 0; i < THREADS; i++) CHECK_EQ(mp__thread_start(&threads[i], poster, NULL), 0);
+  for (int i = 0; i < THREADS; i++)
+    CHECK_EQ(mp__thread_start(&threads[i], poster, NULL), 0);
   CHECK_EQ(mp__loop_run(test->loop), 0);
-  for (int i = 0; i < THREADS; i++) mp__thread_join(threads[i]);
+  for (int i = 0; i < THREADS; i++)
+    mp__thread_join(threads[i]);
   CHECK_EQ(test->done, TOTAL);
-  for (int i = 0; i < TOTAL; i++) CHECK_EQ(test->calls[i], 1);
+  for (int i = 0; i < TOTAL; i++)
+    CHECK_EQ(test->calls[i], 1);
   CHECK(!mp__loop_alive(test->loop));
   mp__loop_free(test->loop);
   free(test);

@@ -27,7 +27,8 @@ static void post_wait_order(void) {
   mp_port *port = open_port(&b);
   enum { N = 1000 };
   static mp_op ops[N];
-  for (int i = 0; i < N; i++) CHECK_EQ(b->post(port, &ops[i], (uintptr_t)i + 7, (uint32_t)i * 3), 0);
+  for (int i = 0; i < N; i++)
+    CHECK_EQ(b->post(port, &ops[i], (uintptr_t)i + 7, (uint32_t)i * 3), 0);
   mp_packet packets[MP_PORT_BATCH];
   int next = 0;
   while (next < N) {
@@ -49,7 +50,8 @@ static void batch_sizes(void) {
   mp_port *port = open_port(&b);
   enum { N = 200 };
   static mp_op ops[N];
-  for (int i = 0; i < N; i++) CHECK_EQ(b->post(port, &ops[i], 0, 0), 0);
+  for (int i = 0; i < N; i++)
+    CHECK_EQ(b->post(port, &ops[i], 0, 0), 0);
   mp_packet packets[MP_PORT_BATCH];
   CHECK_EQ(b->wait(port, packets, 1, 1000), 1);
   CHECK(packets[0].op == &ops[0]);
@@ -103,7 +105,8 @@ static void waiter_main(void *arg) {
   stress *s = arg;
   mp_packet packets[MP_PORT_BATCH];
   int last_seen[POSTERS];
-  for (int i = 0; i < POSTERS; i++) last_seen[i] = -1;
+  for (int i = 0; i < POSTERS; i++)
+    last_seen[i] = -1;
   for (;;) {
     int n = s->b->wait(s->port, packets, MP_PORT_BATCH, -1);
     if (n == MP_ECLOSED) return;
@@ -131,15 +134,21 @@ static void many_posters_many_waiters(void) {
   s.ops = calloc(TOTAL, sizeof *s.ops);
   CHECK(s.ops != NULL);
   mp__thread posters[POSTERS], waiters[WAITERS];
-  for (int i = 0; i < WAITERS; i++) CHECK_EQ(mp__thread_start(&waiters[i], waiter_main, &s), 0);
-  for (int i = 0; i < POSTERS; i++) CHECK_EQ(mp__thread_start(&posters[i], poster_main, &s), 0);
-  for (int i = 0; i < POSTERS; i++) mp__thread_join(posters[i]);
+  for (int i = 0; i < WAITERS; i++)
+    CHECK_EQ(mp__thread_start(&waiters[i], waiter_main, &s), 0);
+  for (int i = 0; i < POSTERS; i++)
+    CHECK_EQ(mp__thread_start(&posters[i], poster_main, &s), 0);
+  for (int i = 0; i < POSTERS; i++)
+    mp__thread_join(posters[i]);
   uint64_t deadline = mp__now_ns() + 20000000000u;
-  while (atomic_load(&s.received) < TOTAL && mp__now_ns() < deadline) test_sleep_ms(5);
+  while (atomic_load(&s.received) < TOTAL && mp__now_ns() < deadline)
+    test_sleep_ms(5);
   CHECK_EQ(atomic_load(&s.received), TOTAL);
   s.b->shutdown(s.port);
-  for (int i = 0; i < WAITERS; i++) mp__thread_join(waiters[i]);
-  for (int i = 0; i < TOTAL; i++) CHECK_EQ(atomic_load(&s.ops[i].received), 1);
+  for (int i = 0; i < WAITERS; i++)
+    mp__thread_join(waiters[i]);
+  for (int i = 0; i < TOTAL; i++)
+    CHECK_EQ(atomic_load(&s.ops[i].received), 1);
   printf("%d packets in %d batches\n", TOTAL, atomic_load(&s.batches));
   s.b->close(s.port);
   free(s.ops);
@@ -165,12 +174,14 @@ static void shutdown_wakes_waiters(void) {
   w.port = open_port(&w.b);
   enum { N = 3 };
   mp__thread threads[N];
-  for (int i = 0; i < N; i++) CHECK_EQ(mp__thread_start(&threads[i], blocked_waiter, &w), 0);
+  for (int i = 0; i < N; i++)
+    CHECK_EQ(mp__thread_start(&threads[i], blocked_waiter, &w), 0);
   test_sleep_ms(100); /* let them block */
   uint64_t start = mp__now_ns();
   w.b->shutdown(w.port);
   w.b->shutdown(w.port); /* idempotent */
-  for (int i = 0; i < N; i++) mp__thread_join(threads[i]);
+  for (int i = 0; i < N; i++)
+    mp__thread_join(threads[i]);
   CHECK_EQ(atomic_load(&w.closed_seen), N);
   CHECK(mp__now_ns() - start < 2000000000u);
   w.b->close(w.port);

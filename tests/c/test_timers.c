@@ -14,11 +14,11 @@ typedef struct test_timer {
 static int fired_order[100000];
 static int fired_count;
 
-static void on_timer(mp_loop *loop, mp__timer *core) {
+static void on_timer(mp_loop *loop, mp_op *op) {
   (void)loop;
-  test_timer *t = MP_CONTAINER_OF(core, test_timer, core);
+  test_timer *t = MP_CONTAINER_OF(op, test_timer, core.op);
   t->calls++;
-  t->status = core->status;
+  t->status = op->result;
   t->fired_at = mp__now_ns();
   fired_order[fired_count++] = t->index;
 }
@@ -45,7 +45,8 @@ static void order_and_accuracy(void) {
   mp_loop *loop = new_loop();
   enum { N = 60 };
   static test_timer timers[N];
-  for (int i = 0; i < N; i++) arm(loop, &timers[i], i, (uint64_t)((i * 7) % 30) * 5);
+  for (int i = 0; i < N; i++)
+    arm(loop, &timers[i], i, (uint64_t)((i * 7) % 30) * 5);
   CHECK_EQ(mp__loop_run(loop), 0);
   CHECK_EQ(fired_count, N);
   for (int i = 1; i < N; i++) {
@@ -67,13 +68,15 @@ static void cancel(void) {
   mp_loop *loop = new_loop();
   enum { N = 100 };
   static test_timer timers[N];
-  for (int i = 0; i < N; i++) arm(loop, &timers[i], i, i < N / 2 ? 30 : 0);
+  for (int i = 0; i < N; i++)
+    arm(loop, &timers[i], i, i < N / 2 ? 30 : 0);
   for (int i = 0; i < N / 2; i += 2) {
     mp__timer_cancel(loop, &timers[i].core);
     mp__timer_cancel(loop, &timers[i].core);
   }
   CHECK_EQ(mp__loop_run(loop), 0);
-  for (int i = N / 2; i < N; i++) mp__timer_cancel(loop, &timers[i].core); /* already fired */
+  for (int i = N / 2; i < N; i++)
+    mp__timer_cancel(loop, &timers[i].core); /* already fired */
   CHECK_EQ(fired_count, N);
   for (int i = 0; i < N; i++) {
     CHECK_EQ(timers[i].calls, 1);
@@ -82,17 +85,28 @@ static void cancel(void) {
   mp__loop_free(loop);
 }
 
-/* 100,000 timers over 50 ms: each fires once, in order. */
+/* 100,000 timers over 50 ms: each fires once, in order. They are due from
+ * 500 ms on, after the last is armed: a timer armed while others are
+ * already firing may be due before them, and rightly fires after them. */
 static void many(void) {
   mp_loop *loop = new_loop();
   enum { N = 100000 };
   test_timer *timers = calloc(N, sizeof *timers);
   CHECK(timers != NULL);
-  for (int i = 0; i < N; i++) arm(loop, &timers[i], i, (uint64_t)(i % 50));
+  uint64_t base = mp__now_ns() + 500000000u;
+  for (int i = 0; i < N; i++) {
+    timers[i].index = i;
+    timers[i].core.heap_index = MP__TIMER_NOT_IN_HEAP;
+    timers[i].due = base + (uint64_t)(i % 50) * 1000000u;
+    mp__timer_start(loop, &timers[i].core, timers[i].due, on_timer);
+  }
+  CHECK(mp__now_ns() < base); /* else the premise above does not hold */
   CHECK_EQ(mp__loop_run(loop), 0);
   CHECK_EQ(fired_count, N);
-  for (int i = 0; i < N; i++) CHECK_EQ(timers[i].calls, 1);
-  for (int i = 1; i < N; i++) CHECK(timers[fired_order[i - 1]].due <= timers[fired_order[i]].due);
+  for (int i = 0; i < N; i++)
+    CHECK_EQ(timers[i].calls, 1);
+  for (int i = 1; i < N; i++)
+    CHECK(timers[fired_order[i - 1]].due <= timers[fired_order[i]].due);
   mp__loop_free(loop);
   free(timers);
 }

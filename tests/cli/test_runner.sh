@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# test_runner.sh: the moonport runner as a user meets it: exit codes,
+# messages, arg, -e, -v, stdin, the loop after the script, and the module
+# in a stock lua5.4.
+#   test_runner.sh MOONPORT_BINARY SOURCE_DIR BUILD_DIR [sanitized]
+set -u
+moonport=$1 src=$2 build=$3 sanitized=${4:-}
+unset LUA_PATH LUA_PATH_5_4 LUA_CPATH LUA_CPATH_5_4
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+passed=0 failed=0
+
+# check NAME EXPECTED_STATUS STDOUT_PATTERN STDERR_PATTERN -- COMMAND...
+check() {
+  local name=$1 want_status=$2 out_pattern=$3 err_pattern=$4
+  shift 5
+  "$@" >"$work/out" 2>"$work/err" </dev/null
+  local status=$?
+  local ok=1
+  [ "$status" = "$want_status" ] || ok=0
+  [ -z "$out_pattern" ] || grep -Eq -- "$out_pattern" "$work/out" || ok=0
+  [ -z "$err_pattern" ] || grep -Eq -- "$err_pattern" "$work/err" || ok=0
+  if [ $ok = 1 ]; then
+    passed=$((passed + 1))
+  else
+    failed=$((failed + 1))
+    echo "FAIL: $name (status $status, wanted $want_status)"
+    echo "--- stdout:"; cat "$work/out"
+    echo "--- stderr:"; cat "$work/err"
+  fi
+}
+
+cat >"$work/timers.lua" <<'LUA'
+local mp = require "moonport"
+mp.timer(20, function() print("second") end)
+mp.timer(10, function() print("first") end)
+print("script done")
+LUA
+cat >"$work/args.lua" <<'LUA'
+print(arg[0], arg[1], arg[2], select("#", ...), ...)
+LUA
+cat >"$work/callback_error.lua" <<'LUA'
+local mp = require "moonport"
+mp.timer(1, function() error("oops in callback") end)
+mp.timer(10, function() print("still running") end)
+LUA
+cat >"$work/explicit_run.lua" <<'LUA'
+local mp = require "moonport"
+mp.timer(1, function() print("in run") end)
+mp.run()
+print("after run")
+mp.timer(1, function() print("after script") end)
+LUA
+echo 'local x = = 1' >"$work/syntax.lua"
+echo 'local function f() error("top level boom") end f()' >"$work/raise.lua"
+
+check "missing script" 1 '' 'cannot open .*nope\.lua' -- "$moonport" "$work/nope.lua"
+check "syntax error" 1 '' "syntax\.lua:1: unexpected symbol" -- "$moonport" "$work/syntax.lua"
+check "top-level error" 1 '' 'raise\.lua:1: top level boom' -- "$moonport" "$work/raise.lua"
+check "top-level traceback" 1 '' 'stack traceback:' -- "$moonport" "$work/raise.lua"
+check "no arguments: usage" 1 '' '^usage: moonport' -- "$moonport"
+check "unknown option" 1 '' "unrecognized option '-z'" -- "$moonport" -z
+check "-e without code" 1 '' '^usage: moonport' -- "$moonport" -e
+check "-v" 0 '^moonport [0-9]+\.[0-9]+\.[0-9]+ \(Lua 5\.4' '' -- "$moonport" -v
+check "-e runs code" 0 '^42$' '' -- "$moonport" -e 'print(6 * 7)'
+check "-e error" 1 '' 'command line' -- "$moonport" -e 'error("x")'
+check "arg and ..." 0 "args\.lua	a	b	2	a	b" '' -- "$moonport" "$work/args.lua" a b
+check "loop runs after the script" 0 $'^script done$' '' -- "$moonport" "$work/timers.lua"
+"$moonport" "$work/timers.lua" >"$work/order" 2>&1
+if [ "$(tr '\n' ' ' <"$work/order")" = "script done first second " ]; then
+  passed=$((passed + 1))
+else
+  failed=$((failed + 1)); echo "FAIL: timer order: $(cat "$work/order")"
+fi
+check "callback error: message" 0 'still running' 'error in callback: .*oops in callback' -- \
+  "$moonport" "$work/callback_error.lua"
+check "callback error: traceback" 0 '' 'stack traceback:' -- "$moonport" "$work/callback_error.lua"
+check "explicit mp.run()" 0 'after script' '' -- "$moonport" "$work/explicit_run.lua"
+check "script from stdin" 0 '^from stdin$' '' -- bash -c "echo 'print(\"from stdin\")' | '$moonport' -"
+check "finds lua/ from any directory" 0 '^(uring|epoll|iocp)$' '' -- \
+  bash -c "cd / && '$moonport' -e 'print(require(\"moonport\").backend())'"
+check "bad MOONPORT_BACKEND" 1 '' 'cannot start the loop \(backend nosuch\)' -- \
+  env MOONPORT_BACKEND=nosuch "$moonport" -e 'require "moonport"'
+if [ -z "$sanitized" ]; then
+  check "module in a stock lua5.4" 0 '^stock lua: tick$' '' -- env \
+    LUA_CPATH="$build/lib/?.so;;" LUA_PATH="$src/lua/?/init.lua;;" lua5.4 -e '
+      local mp = require "moonport"
+      mp.timer(5, function() print("stock lua: tick") end)
+      mp.run()'
+fi
+
+echo "$passed passed, $failed failed"
+[ "$failed" = 0 ]
