@@ -15,6 +15,7 @@
 #include <lua.h>
 #include <lualib.h>
 
+#include "bind/bind.h"
 #include "moonport.h"
 #include "platform/platform.h"
 
@@ -41,20 +42,10 @@ static int report(lua_State *L, int status) {
   return status;
 }
 
-static int msghandler(lua_State *L) {
-  const char *msg = lua_tostring(L, 1);
-  if (msg == NULL) {
-    if (luaL_callmeta(L, 1, "__tostring") && lua_type(L, -1) == LUA_TSTRING) return 1;
-    msg = lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 1));
-  }
-  luaL_traceback(L, L, msg, 1);
-  return 1;
-}
-
 /* Call the function below narg arguments with a traceback handler. */
 static int docall(lua_State *L, int narg) {
   int base = lua_gettop(L) - narg;
-  lua_pushcfunction(L, msghandler);
+  lua_pushcfunction(L, mp__bind_traceback);
   lua_insert(L, base);
   int status = lua_pcall(L, narg, 0, base);
   lua_remove(L, base);

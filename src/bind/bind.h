@@ -37,6 +37,11 @@ void mp__bind_call(mp__bind *b, int nargs);
  * itself is reported on stderr. Only while mp.run() runs. */
 void mp__bind_report_error(mp__bind *b);
 
+/* The message handler of every protected call: adds a traceback to the
+ * error, as lua.c does; non-strings become their __tostring or a note of
+ * their type. The runner uses it too. */
+int mp__bind_traceback(lua_State *L);
+
 /* Push the traceback message handler that mp__bind_call uses; returns its
  * stack index (mp.run() keeps it in b->msgh). */
 int mp__bind_push_msgh(lua_State *L);

@@ -3,8 +3,7 @@
 
 #include "bind/bind.h"
 
-/* Message handler of every protected call: add a traceback, as lua.c does. */
-static int traceback_handler(lua_State *L) {
+int mp__bind_traceback(lua_State *L) {
   const char *msg = lua_tostring(L, 1);
   if (msg == NULL) {
     if (luaL_callmeta(L, 1, "__tostring") && lua_type(L, -1) == LUA_TSTRING) return 1;
@@ -70,7 +69,7 @@ static int report_error(lua_State *L) {
   int saved_msgh = b->msgh;
   /* Outside mp.run() there is no handler slot yet: make one here. */
   b->L = L;
-  lua_pushcfunction(L, traceback_handler);
+  lua_pushcfunction(L, mp__bind_traceback);
   b->msgh = lua_gettop(L);
   lua_pushvalue(L, 1);
   mp__bind_report_error(b);
@@ -80,7 +79,7 @@ static int report_error(lua_State *L) {
 }
 
 int mp__bind_push_msgh(lua_State *L) {
-  lua_pushcfunction(L, traceback_handler);
+  lua_pushcfunction(L, mp__bind_traceback);
   return lua_gettop(L);
 }
 

@@ -1,6 +1,8 @@
 /* completion_queue.c: the queue from the worker threads into the Lua thread. */
 #include "core/completion_queue.h"
 
+#include "port/port.h"
+
 void mp__cq_init(mp__cq *q) {
   mp__mutex_init(&q->lock);
   mp__cond_init(&q->cond);
@@ -21,14 +23,8 @@ static void wake_locked(mp__cq *q) {
 }
 
 void mp__cq_push(mp__cq *q, mp_op *first, mp_op *last) {
-  last->next_ = NULL;
   mp__mutex_lock(&q->lock);
-  if (q->tail) {
-    q->tail->next_ = first;
-  } else {
-    q->head = first;
-  }
-  q->tail = last;
+  mp__op_chain_append(&q->head, &q->tail, first, last);
   wake_locked(q);
   mp__mutex_unlock(&q->lock);
 }

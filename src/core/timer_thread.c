@@ -16,13 +16,7 @@ static void post_packet_locked(mp__timers *ts) {
 static void ready_append_locked(mp__timers *ts, mp__timer *t, int status) {
   t->op.result = status;
   t->op.key_ = MP__KEY_TIMER;
-  t->op.next_ = NULL;
-  if (ts->ready_tail) {
-    ts->ready_tail->next_ = &t->op;
-  } else {
-    ts->ready_head = &t->op;
-  }
-  ts->ready_tail = &t->op;
+  mp__op_chain_append(&ts->ready_head, &ts->ready_tail, &t->op, &t->op);
 }
 
 static void timer_thread_main(void *arg) {

@@ -37,13 +37,7 @@ int mp__pq_post_chain(mp__pq *q, mp_op *first, mp_op *last) {
     mp__mutex_unlock(&q->lock);
     return MP_ECLOSED;
   }
-  last->next_ = NULL;
-  if (q->tail) {
-    q->tail->next_ = first;
-  } else {
-    q->head = first;
-  }
-  q->tail = last;
+  mp__op_chain_append(&q->head, &q->tail, first, last);
   wake_one_locked(q);
   mp__mutex_unlock(&q->lock);
   return 0;

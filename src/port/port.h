@@ -57,6 +57,18 @@ extern const mp_port_backend *const mp__port_backends[];
  * Returns NULL if the named one is unknown or unavailable. */
 const mp_port_backend *mp__port_choose(const char *force);
 
+/* Append the chain first..last (linked by next_) to the list head/tail,
+ * which may be empty. The queues of the port and the loop share it. */
+static inline void mp__op_chain_append(mp_op **head, mp_op **tail, mp_op *first, mp_op *last) {
+  last->next_ = NULL;
+  if (*tail) {
+    (*tail)->next_ = first;
+  } else {
+    *head = first;
+  }
+  *tail = last;
+}
+
 /* Most packets one wait hands back; a worker's batch. */
 #define MP_PORT_BATCH 128
 
