@@ -30,15 +30,13 @@ static void timer_thread_main(void *arg) {
       ready_append_locked(ts, t, 0);
     }
     post_packet_locked(ts);
-    int64_t timeout_ms = -1;
-    ts->sleeping_until = UINT64_MAX;
-    if (t) {
-      ts->sleeping_until = t->due;
-      /* Round up: waking early would only cost another lap. */
-      timeout_ms = (int64_t)((t->due - now + 999999u) / 1000000u);
-    }
+    ts->sleeping_until = t ? t->due : UINT64_MAX;
     ts->sleeping = 1;
-    mp__cond_wait(&ts->cond, &ts->lock, timeout_ms);
+    if (t) {
+      mp__cond_wait_until(&ts->cond, &ts->lock, t->due);
+    } else {
+      mp__cond_wait(&ts->cond, &ts->lock, -1);
+    }
     ts->sleeping = 0;
   }
   mp__mutex_unlock(&ts->lock);

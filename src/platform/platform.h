@@ -36,6 +36,9 @@ void mp__cond_broadcast(mp__cond *c);
 /* Wait until signalled or timeout_ms elapsed (< 0: no timeout). Returns 0
  * when woken (or spuriously), MP_ETIMEDOUT after the timeout. */
 int mp__cond_wait(mp__cond *c, mp__mutex *m, int64_t timeout_ms);
+/* The same with a deadline on mp__now_ns's clock, to the nanosecond where
+ * the OS can (Linux); Windows rounds up to its timer's resolution. */
+int mp__cond_wait_until(mp__cond *c, mp__mutex *m, uint64_t deadline_ns);
 
 /* Start fn(arg) on a new thread. Returns 0 or a negative MP_E… code. */
 int mp__thread_start(mp__thread *t, void (*fn)(void *), void *arg);

@@ -57,14 +57,14 @@ int mp__cond_wait(mp__cond *c, mp__mutex *m, int64_t timeout_ms) {
     check(pthread_cond_wait(c, m), "pthread_cond_wait");
     return 0;
   }
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  ts.tv_sec += (time_t)(timeout_ms / 1000);
-  ts.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-  if (ts.tv_nsec >= 1000000000L) {
-    ts.tv_sec += 1;
-    ts.tv_nsec -= 1000000000L;
-  }
+  return mp__cond_wait_until(c, m, mp__now_ns() + (uint64_t)timeout_ms * 1000000u);
+}
+
+/* mp__now_ns reads CLOCK_MONOTONIC, the clock the condition waits on, so a
+ * deadline needs no conversion. */
+int mp__cond_wait_until(mp__cond *c, mp__mutex *m, uint64_t deadline_ns) {
+  struct timespec ts = {.tv_sec = (time_t)(deadline_ns / 1000000000u),
+                        .tv_nsec = (long)(deadline_ns % 1000000000u)};
   int rc = pthread_cond_timedwait(c, m, &ts);
   if (rc == ETIMEDOUT) return MP_ETIMEDOUT;
   check(rc, "pthread_cond_timedwait");

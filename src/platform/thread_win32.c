@@ -57,6 +57,13 @@ int mp__cond_wait(mp__cond *c, mp__mutex *m, int64_t timeout_ms) {
   return GetLastError() == ERROR_TIMEOUT ? MP_ETIMEDOUT : 0;
 }
 
+int mp__cond_wait_until(mp__cond *c, mp__mutex *m, uint64_t deadline_ns) {
+  uint64_t now = mp__now_ns();
+  if (now >= deadline_ns) return MP_ETIMEDOUT;
+  /* Round up: waking before the deadline would only cost another wait. */
+  return mp__cond_wait(c, m, (int64_t)((deadline_ns - now + 999999u) / 1000000u));
+}
+
 /* What a new thread runs: the caller's function and argument, carried from
  * mp__thread_start to thread_main on the heap and freed by the new thread. */
 typedef struct thread_start {
