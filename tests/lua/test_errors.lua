@@ -32,7 +32,8 @@ end
 
 function TestErrors:test_non_string_error_values()
   local errors = H.capture_errors()
-  mp.timer(1, function() error(setmetatable({}, { __tostring = function() return "custom" end })) end)
+  local custom = setmetatable({}, { __tostring = function() return "custom" end })
+  mp.timer(1, function() error(custom) end)
   mp.timer(2, function() error({ code = 1 }) end)
   mp.timer(3, function() error() end)
   mp.run()
