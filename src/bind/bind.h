@@ -55,7 +55,8 @@ int mp__bind_fail(lua_State *L, int err, const char *what);
 void *mp__bind_new_handle(lua_State *L, size_t size, int nuv, const char *tname);
 
 /* Make the metatable tname from its methods and metamethods (the methods
- * become __index), leaving it popped. */
+ * become __index), leaving it popped. Like module functions, they get the
+ * context userdata on top of the stack as upvalue 1. */
 void mp__bind_metatable(lua_State *L, const char *tname, const luaL_Reg *methods,
                         const luaL_Reg *metamethods);
 

@@ -16,7 +16,6 @@ typedef struct lua_timer {
   uint64_t interval_ns; /* 0 for one-shot timers */
   int self_ref;         /* LUA_NOREF unless armed */
   int stopped;          /* stop() was called, or a one-shot timer has fired */
-  mp__bind *bind;
 } lua_timer;
 
 static void release(lua_State *L, lua_timer *t) {
@@ -27,7 +26,7 @@ static void release(lua_State *L, lua_timer *t) {
 static void timer_done(mp_loop *loop, mp_op *op) {
   lua_timer *t = MP_CONTAINER_OF(op, lua_timer, core.op);
   mp__timer *core = &t->core;
-  mp__bind *b = t->bind;
+  mp__bind *b = loop->data;
   lua_State *L = b->L;
   if (t->stopped || op->result != 0) {
     int status = op->result;
@@ -72,7 +71,6 @@ static int start_timer(lua_State *L, uint64_t delay_ns, uint64_t interval_ns) {
   lua_timer *t = mp__bind_new_handle(L, sizeof *t, 1, TIMER_META);
   t->self_ref = LUA_NOREF;
   t->stopped = 1;
-  t->bind = b;
   t->core.heap_index = MP__TIMER_NOT_IN_HEAP;
   lua_pushvalue(L, 2);
   lua_setiuservalue(L, -2, 1);
@@ -104,7 +102,8 @@ static int timer_stop(lua_State *L) {
   int was_pending = !t->stopped;
   if (!t->stopped) {
     t->stopped = 1;
-    if (t->self_ref != LUA_NOREF) mp__timer_cancel(t->bind->loop, &t->core);
+    mp_loop *loop = mp__bind_get(L)->loop; /* NULL only once the loop is gone */
+    if (t->self_ref != LUA_NOREF && loop) mp__timer_cancel(loop, &t->core);
   }
   lua_pushboolean(L, was_pending);
   return 1;

@@ -28,9 +28,11 @@ void *mp__bind_new_handle(lua_State *L, size_t size, int nuv, const char *tname)
 void mp__bind_metatable(lua_State *L, const char *tname, const luaL_Reg *methods,
                         const luaL_Reg *metamethods) {
   luaL_newmetatable(L, tname);
-  luaL_setfuncs(L, metamethods, 0);
+  lua_pushvalue(L, -2);
+  luaL_setfuncs(L, metamethods, 1);
   lua_newtable(L);
-  luaL_setfuncs(L, methods, 0);
+  lua_pushvalue(L, -3);
+  luaL_setfuncs(L, methods, 1);
   lua_setfield(L, -2, "__index");
   lua_pop(L, 1);
 }
@@ -66,6 +68,7 @@ static void push_context(lua_State *L) {
   }
   lua_setmetatable(L, -2);
   int rc = mp__loop_new(&b->loop, NULL, 0);
+  if (rc == 0) b->loop->data = b;
   if (rc < 0) {
     const char *backend = getenv("MOONPORT_BACKEND");
     luaL_error(L, "moonport: cannot start the loop (backend %s): %s: %s",
