@@ -125,7 +125,7 @@ static int timer_tostring(lua_State *L) {
 void mp__bind_open_timer(lua_State *L) {
   static const luaL_Reg methods[] = {{"stop", timer_stop}, {"active", timer_active}, {NULL, NULL}};
   static const luaL_Reg metamethods[] = {
-      {"__gc", timer_stop}, {"__close", timer_stop}, {"__tostring", timer_tostring}, {NULL, NULL}};
+      {"__close", timer_stop}, {"__tostring", timer_tostring}, {NULL, NULL}};
   mp__bind_metatable(L, TIMER_META, methods, metamethods);
   static const luaL_Reg funcs[] = {{"timer", timer_new}, {"every", every_new}, {NULL, NULL}};
   mp__bind_setfuncs(L, funcs);

@@ -1,4 +1,4 @@
-/* timer_heap.c: a binary min-heap of timers by (due, arm order). */
+/* timer_heap.c: a 4-ary min-heap of timers by (due, arm order). */
 #include "core/timer_heap.h"
 
 #include <stdlib.h>
@@ -18,38 +18,44 @@ void mp__timer_heap_free(mp__timer_heap *h) {
 
 /* Equal deadlines fire in arm order. seq wraps after 2^32 arms; comparing
  * the difference keeps the order right across the wrap. */
-static int earlier(const mp__timer *a, const mp__timer *b) {
+static inline int earlier(const mp__timer_slot *a, const mp__timer_slot *b) {
   if (a->due != b->due) return a->due < b->due;
-  return (int32_t)(a->seq - b->seq) < 0;
+  return (int32_t)(a->t->seq - b->t->seq) < 0;
 }
 
-static void place(mp__timer_heap *h, size_t i, mp__timer *t) {
-  h->slots[i] = t;
-  t->heap_index = (uint32_t)i;
+static inline void place(mp__timer_heap *h, size_t i, mp__timer_slot s) {
+  h->slots[i] = s;
+  s.t->heap_index = (uint32_t)i;
 }
+
+/* Four children a node: half the depth of a binary heap, and the four
+ * slots a sift compares share a cache line. */
+#define ARITY 4
 
 static void sift_up(mp__timer_heap *h, size_t i) {
-  mp__timer *t = h->slots[i];
+  mp__timer_slot s = h->slots[i];
   while (i > 0) {
-    size_t parent = (i - 1) / 2;
-    if (!earlier(t, h->slots[parent])) break;
+    size_t parent = (i - 1) / ARITY;
+    if (!earlier(&s, &h->slots[parent])) break;
     place(h, i, h->slots[parent]);
     i = parent;
   }
-  place(h, i, t);
+  place(h, i, s);
 }
 
 static void sift_down(mp__timer_heap *h, size_t i) {
-  mp__timer *t = h->slots[i];
+  mp__timer_slot s = h->slots[i];
   for (;;) {
-    size_t child = 2 * i + 1;
-    if (child >= h->count) break;
-    if (child + 1 < h->count && earlier(h->slots[child + 1], h->slots[child])) child++;
-    if (!earlier(h->slots[child], t)) break;
-    place(h, i, h->slots[child]);
-    i = child;
+    size_t first = ARITY * i + 1;
+    if (first >= h->count) break;
+    size_t best = first, end = first + ARITY < h->count ? first + ARITY : h->count;
+    for (size_t c = first + 1; c < end; c++)
+      if (earlier(&h->slots[c], &h->slots[best])) best = c;
+    if (!earlier(&h->slots[best], &s)) break;
+    place(h, i, h->slots[best]);
+    i = best;
   }
-  place(h, i, t);
+  place(h, i, s);
 }
 
 int mp__timer_heap_insert(mp__timer_heap *h, mp__timer *t) {
@@ -57,13 +63,13 @@ int mp__timer_heap_insert(mp__timer_heap *h, mp__timer *t) {
     size_t capacity = h->capacity ? h->capacity * 2 : 64;
     /* heap_index is 32 bits, and MP__TIMER_NOT_IN_HEAP is reserved. */
     if (capacity >= MP__TIMER_NOT_IN_HEAP) return MP_ENOMEM;
-    mp__timer **slots = realloc(h->slots, capacity * sizeof *slots);
+    mp__timer_slot *slots = realloc(h->slots, capacity * sizeof *slots);
     if (!slots) return MP_ENOMEM;
     h->slots = slots;
     h->capacity = capacity;
   }
   t->seq = h->next_seq++;
-  h->slots[h->count] = t;
+  h->slots[h->count] = (mp__timer_slot){t->due, t};
   sift_up(h, h->count++);
   return 0;
 }
@@ -71,10 +77,10 @@ int mp__timer_heap_insert(mp__timer_heap *h, mp__timer *t) {
 void mp__timer_heap_remove(mp__timer_heap *h, mp__timer *t) {
   size_t i = t->heap_index;
   t->heap_index = MP__TIMER_NOT_IN_HEAP;
-  mp__timer *last = h->slots[--h->count];
+  mp__timer_slot last = h->slots[--h->count];
   if (i == h->count) return;
   place(h, i, last);
-  if (i > 0 && earlier(last, h->slots[(i - 1) / 2])) {
+  if (i > 0 && earlier(&last, &h->slots[(i - 1) / ARITY])) {
     sift_up(h, i);
   } else {
     sift_down(h, i);
@@ -82,5 +88,5 @@ void mp__timer_heap_remove(mp__timer_heap *h, mp__timer *t) {
 }
 
 mp__timer *mp__timer_heap_top(const mp__timer_heap *h) {
-  return h->count ? h->slots[0] : NULL;
+  return h->count ? h->slots[0].t : NULL;
 }

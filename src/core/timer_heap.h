@@ -1,4 +1,4 @@
-/* timer_heap.h: a binary min-heap of timers by (due, arm order). Each timer
+/* timer_heap.h: a 4-ary min-heap of timers by (due, arm order). Each timer
  * knows its slot, so removal is O(log n). Not thread-safe: see timers.h. */
 #ifndef MP_TIMER_HEAP_H
 #define MP_TIMER_HEAP_H
@@ -10,8 +10,15 @@ typedef struct mp__timer mp__timer;
 
 #define MP__TIMER_NOT_IN_HEAP UINT32_MAX
 
+/* A slot keeps its timer's due inline, so sifting compares without
+ * touching the timers themselves (a cache miss each in a big heap). */
+typedef struct mp__timer_slot {
+  uint64_t due;
+  mp__timer *t;
+} mp__timer_slot;
+
 typedef struct mp__timer_heap {
-  mp__timer **slots;
+  mp__timer_slot *slots;
   size_t count, capacity;
   uint32_t next_seq; /* arm order, so equal deadlines fire first-armed first */
 } mp__timer_heap;

@@ -19,10 +19,36 @@ static void ready_append_locked(mp__timers *ts, mp__timer *t, int status) {
   mp__op_chain_append(&ts->ready_head, &ts->ready_tail, &t->op, &t->op);
 }
 
+/* Move what the Lua thread armed into the heap, in arm order. */
+static void take_incoming_locked(mp__timers *ts) {
+  mp_op *list = atomic_exchange(&ts->incoming, NULL), *fifo = NULL;
+  /* The list is newest first: reverse it, so equal deadlines keep arm order. */
+  while (list) {
+    mp_op *next = list->next_;
+    list->next_ = fifo;
+    fifo = list;
+    list = next;
+  }
+  while (fifo) {
+    mp_op *next = fifo->next_;
+    mp__timer *t = MP_CONTAINER_OF(fifo, mp__timer, op);
+    if (t->heap_index == MP__TIMER_INCOMING_CANCELLED) {
+      t->heap_index = MP__TIMER_NOT_IN_HEAP;
+      ready_append_locked(ts, t, MP_ECANCELED);
+    } else if (mp__timer_heap_insert(&ts->heap, t) < 0) {
+      t->heap_index = MP__TIMER_NOT_IN_HEAP;
+      ready_append_locked(ts, t, MP_ENOMEM);
+    }
+    fifo = next;
+  }
+}
+
 static void timer_thread_main(void *arg) {
   mp__timers *ts = arg;
   mp__mutex_lock(&ts->lock);
   while (!ts->quit) {
+    atomic_store(&ts->wake_below, 0);
+    take_incoming_locked(ts);
     uint64_t now = mp__now_ns();
     mp__timer *t;
     while ((t = mp__timer_heap_top(&ts->heap)) && t->due <= now) {
@@ -30,7 +56,8 @@ static void timer_thread_main(void *arg) {
       ready_append_locked(ts, t, 0);
     }
     post_packet_locked(ts);
-    ts->sleeping_until = t ? t->due : UINT64_MAX;
+    atomic_store(&ts->wake_below, t ? t->due : UINT64_MAX);
+    if (atomic_load(&ts->incoming)) continue; /* armed meanwhile */
     ts->sleeping = 1;
     if (t) {
       mp__cond_wait_until(&ts->cond, &ts->lock, t->due);
@@ -64,6 +91,8 @@ int mp__timers_init(mp__timers *ts, mp_loop *loop) {
   ts->ready_head = ts->ready_tail = NULL;
   ts->packet_posted = ts->sleeping = ts->quit = 0;
   ts->packet.cb = timer_packet_cb;
+  atomic_init(&ts->incoming, NULL);
+  atomic_init(&ts->wake_below, 0);
   ts->loop = loop;
   int rc = mp__thread_start(&ts->thread, timer_thread_main, ts);
   if (rc < 0) {
@@ -89,25 +118,34 @@ void mp__timer_start(mp_loop *loop, mp__timer *t, uint64_t due, mp_op_cb cb) {
   mp__timers *ts = &loop->timers;
   t->due = due;
   t->op.cb = cb;
+  t->heap_index = MP__TIMER_INCOMING;
   loop->refs++;
-  mp__mutex_lock(&ts->lock);
-  if (mp__timer_heap_insert(&ts->heap, t) < 0) {
-    /* No room in the heap: the timer ends at once with MP_ENOMEM, so that
-     * its one callback still comes. */
-    t->heap_index = MP__TIMER_NOT_IN_HEAP;
-    ready_append_locked(ts, t, MP_ENOMEM);
-    post_packet_locked(ts);
-  } else if (ts->sleeping && due < ts->sleeping_until) {
-    ts->sleeping = 0;
-    mp__cond_signal(&ts->cond);
+  mp_op *head = atomic_load_explicit(&ts->incoming, memory_order_relaxed);
+  do {
+    t->op.next_ = head;
+  } while (!atomic_compare_exchange_weak(&ts->incoming, &head, &t->op));
+  if (due < atomic_load(&ts->wake_below)) {
+    mp__mutex_lock(&ts->lock);
+    if (ts->sleeping) {
+      ts->sleeping = 0;
+      mp__cond_signal(&ts->cond);
+    }
+    mp__mutex_unlock(&ts->lock);
   }
-  mp__mutex_unlock(&ts->lock);
 }
 
 void mp__timer_cancel(mp_loop *loop, mp__timer *t) {
   mp__timers *ts = &loop->timers;
   mp__mutex_lock(&ts->lock);
-  if (t->heap_index != MP__TIMER_NOT_IN_HEAP) {
+  if (t->heap_index == MP__TIMER_INCOMING) {
+    /* Not in the heap yet: the timer thread will end it as cancelled. */
+    t->heap_index = MP__TIMER_INCOMING_CANCELLED;
+    if (ts->sleeping) {
+      ts->sleeping = 0;
+      mp__cond_signal(&ts->cond);
+    }
+  } else if (t->heap_index != MP__TIMER_NOT_IN_HEAP &&
+             t->heap_index != MP__TIMER_INCOMING_CANCELLED) {
     mp__timer_heap_remove(&ts->heap, t);
     ready_append_locked(ts, t, MP_ECANCELED);
     post_packet_locked(ts);

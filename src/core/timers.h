@@ -1,20 +1,29 @@
 /* timers.h: one-shot timers whose expiry is posted to the port.
  *
- * Armed timers sit in a heap that the timer thread sleeps on. At expiry it
- * moves them to a ready chain and posts the loop's one timer packet to the
- * completion port (PostQueuedCompletionStatus) unless that packet is already
- * on its way; the Lua thread, dispatching the packet, takes the whole chain
- * and queues each timer's own op for dispatch, in expiry order. With one packet in flight
- * at a time, expiries keep their order however many workers relay packets,
- * and no expiry allocates. A cancelled timer comes back through the same
- * chain, so every start has exactly one callback.
+ * The Lua thread arms a timer by pushing it on a lock-free incoming list;
+ * the timer thread moves incoming timers into its heap and sleeps until the
+ * earliest is due (it is woken only when a new timer is due before that).
+ * At expiry it moves them to a ready chain and posts the loop's one timer
+ * packet to the completion port (PostQueuedCompletionStatus) unless that
+ * packet is already on its way; the Lua thread, dispatching the packet,
+ * takes the whole chain and queues each timer's own op for dispatch, in
+ * expiry order. With one packet in flight at a time, expiries keep their
+ * order however many workers relay packets, and no expiry allocates. A
+ * cancelled timer comes back through the same chain, so every start has
+ * exactly one callback.
  */
 #ifndef MP_TIMERS_H
 #define MP_TIMERS_H
 
+#include <stdatomic.h>
+
+#include "core/timer_heap.h"
 #include "moonport.h"
 #include "platform/platform.h"
-#include "core/timer_heap.h"
+
+/* heap_index of a timer on the incoming list, and of one cancelled there. */
+#define MP__TIMER_INCOMING (MP__TIMER_NOT_IN_HEAP - 1)
+#define MP__TIMER_INCOMING_CANCELLED (MP__TIMER_NOT_IN_HEAP - 2)
 
 /* Owned by its issuer. From mp__timer_start until its callback it belongs to
  * the timer thread: it must not move or be freed, and must not be started
@@ -28,9 +37,9 @@ struct mp__timer {
   uint32_t seq;        /* private: arm order */
 };
 
-/* Everything here is under lock: the Lua thread arms and cancels in the
- * heap directly (so a cancel never races a timer that has already left),
- * the timer thread moves expired timers to the ready chain. */
+/* Everything but incoming and wake_below is under lock, and so is every
+ * timer's heap_index once it is on the incoming list: a cancel, under the
+ * lock, finds a timer on the list, in the heap or gone, never in between. */
 typedef struct mp__timers {
   mp__mutex lock;
   mp__cond cond;
@@ -39,7 +48,15 @@ typedef struct mp__timers {
   int packet_posted;              /* the timer packet is in the port or being dispatched */
   int sleeping;                   /* the timer thread waits in cond, unsignalled */
   int quit;
-  uint64_t sleeping_until; /* while sleeping: the due it waits for */
+  /* Arms from the Lua thread, newest first, linked by op.next_: pushed
+   * without the lock, moved into the heap by the timer thread. */
+  _Atomic(mp_op *) incoming;
+  /* A newly armed timer due before this must wake the timer thread: the
+   * due it sleeps until, or 0 while it is awake (it will look at incoming
+   * before it sleeps). Arming and this check form a Dekker pair with the
+   * timer thread's store and its look at incoming: both seq_cst, so one
+   * of the two sides always sees the other. */
+  _Atomic uint64_t wake_below;
   mp_op packet;
   mp__thread thread;
   mp_loop *loop;
