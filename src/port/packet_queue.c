@@ -2,11 +2,14 @@
 #include "port/packet_queue.h"
 
 void mp__pq_init(mp__pq *q, const mp__pq_poller *poller) {
+  atomic_init(&q->incoming, NULL);
+  atomic_init(&q->idle, 0);
+  atomic_init(&q->closed, 0);
   mp__mutex_init(&q->lock);
   mp__cond_init(&q->cond);
   q->head = q->tail = NULL;
   q->waiters = q->wakes_pending = 0;
-  q->closed = q->polling = q->poll_woken = 0;
+  q->polling = q->poll_woken = 0;
   if (poller) {
     q->poller = *poller;
   } else {
@@ -32,14 +35,29 @@ static void wake_one_locked(mp__pq *q) {
 }
 
 int mp__pq_post_chain(mp__pq *q, mp_op *first, mp_op *last) {
-  mp__mutex_lock(&q->lock);
-  if (q->closed) {
-    mp__mutex_unlock(&q->lock);
-    return MP_ECLOSED;
+  /* A post that races shutdown may pass this test; its packets are then
+   * dropped like any still queued at shutdown (port.h allows it). */
+  if (atomic_load(&q->closed)) return MP_ECLOSED;
+  /* The stack holds the newest first: push the chain reversed. */
+  mp_op *top = NULL;
+  for (mp_op *op = first;;) {
+    mp_op *next = op == last ? NULL : op->next_;
+    op->next_ = top;
+    top = op;
+    if (!next) break;
+    op = next;
   }
-  mp__op_chain_append(&q->head, &q->tail, first, last);
-  wake_one_locked(q);
-  mp__mutex_unlock(&q->lock);
+  mp_op *old = atomic_load_explicit(&q->incoming, memory_order_relaxed);
+  do {
+    first->next_ = old;
+  } while (!atomic_compare_exchange_weak(&q->incoming, &old, top));
+  /* A non-empty stack had its wake already, or a waiter will see it before
+   * it sleeps (see the invariant in packet_queue.h). */
+  if (old == NULL && atomic_load(&q->idle) > 0) {
+    mp__mutex_lock(&q->lock);
+    wake_one_locked(q);
+    mp__mutex_unlock(&q->lock);
+  }
   return 0;
 }
 
@@ -47,6 +65,20 @@ int mp__pq_post(mp__pq *q, mp_op *op, uintptr_t key, uint32_t bytes) {
   op->key_ = key;
   op->bytes_ = bytes;
   return mp__pq_post_chain(q, op, op);
+}
+
+/* Swap out the posted stack and append it, oldest first, to head/tail. */
+static void take_incoming_locked(mp__pq *q) {
+  mp_op *stack = atomic_exchange(&q->incoming, NULL);
+  if (!stack) return;
+  mp_op *first = NULL, *last = stack;
+  while (stack) {
+    mp_op *next = stack->next_;
+    stack->next_ = first;
+    first = stack;
+    stack = next;
+  }
+  mp__op_chain_append(&q->head, &q->tail, first, last);
 }
 
 static int take_locked(mp__pq *q, mp_packet *out, int max) {
@@ -68,10 +100,11 @@ int mp__pq_wait(mp__pq *q, mp_packet *out, int max, int64_t timeout_ms) {
   uint64_t deadline = timeout_ms < 0 ? 0 : mp__now_ns() + (uint64_t)timeout_ms * 1000000u;
   mp__mutex_lock(&q->lock);
   for (;;) {
-    if (q->closed) {
+    if (atomic_load(&q->closed)) {
       mp__mutex_unlock(&q->lock);
       return MP_ECLOSED;
     }
+    if (!q->head) take_incoming_locked(q);
     if (q->head) {
       int n = take_locked(q, out, max);
       /* What is left is another waiter's batch. */
@@ -86,6 +119,11 @@ int mp__pq_wait(mp__pq *q, mp_packet *out, int max, int64_t timeout_ms) {
       /* Round up so that a wait never ends before its deadline. */
       remaining = (int64_t)((deadline - now + 999999u) / 1000000u);
     }
+    atomic_fetch_add(&q->idle, 1);
+    if (atomic_load(&q->incoming)) {
+      atomic_fetch_sub(&q->idle, 1);
+      continue;
+    }
     if (q->poller.poll && !q->polling) {
       q->polling = 1;
       q->poll_woken = 0;
@@ -93,6 +131,7 @@ int mp__pq_wait(mp__pq *q, mp_packet *out, int max, int64_t timeout_ms) {
       q->poller.poll(q->poller.ctx, remaining);
       mp__mutex_lock(&q->lock);
       q->polling = 0;
+      atomic_fetch_sub(&q->idle, 1);
       /* Hand the poller's seat to a sleeper, or the kernel goes unwatched. */
       if (q->waiters > q->wakes_pending) {
         q->wakes_pending++;
@@ -103,6 +142,7 @@ int mp__pq_wait(mp__pq *q, mp_packet *out, int max, int64_t timeout_ms) {
     q->waiters++;
     mp__cond_wait(&q->cond, &q->lock, remaining);
     q->waiters--;
+    atomic_fetch_sub(&q->idle, 1);
     /* Whatever woke us (signal, timeout or spurious), count one wake as
      * taken: this can only under-count pending wakes, never over-count, so
      * a post never skips a signal it owed. */
@@ -114,7 +154,8 @@ int mp__pq_wait(mp__pq *q, mp_packet *out, int max, int64_t timeout_ms) {
 
 void mp__pq_shutdown(mp__pq *q) {
   mp__mutex_lock(&q->lock);
-  q->closed = 1;
+  atomic_store(&q->closed, 1);
+  atomic_store(&q->incoming, NULL);
   q->head = q->tail = NULL;
   mp__cond_broadcast(&q->cond);
   if (q->polling && !q->poll_woken) {

@@ -3,8 +3,11 @@
  * IOCP keeps its packet queue in the kernel; on Linux the port keeps it here:
  * an intrusive FIFO of mp_op (linked through op->next_, with key_ and bytes_
  * holding the packet), that any number of threads post to and wait on.
- * Wakes are coalesced: a post signals a sleeping waiter only if no wake is
- * already on its way, so a busy port costs no system call per packet.
+ * A post takes no lock: it pushes onto an atomic stack, which a waiter
+ * swaps out whole and turns into FIFO order under the lock. A post wakes a
+ * waiter only when it finds the stack empty while a waiter is idle, and
+ * only if no wake is already on its way, so a busy port costs neither a
+ * lock nor a system call per packet.
  *
  * A backend whose kernel events must be fetched by a waiting thread (epoll)
  * sets a poller: when the queue is empty, one waiter at a time runs
@@ -12,6 +15,8 @@
  */
 #ifndef MP_PACKET_QUEUE_H
 #define MP_PACKET_QUEUE_H
+
+#include <stdatomic.h>
 
 #include "platform/platform.h"
 #include "port/port.h"
@@ -26,14 +31,19 @@ typedef struct mp__pq_poller {
 } mp__pq_poller;
 
 /* Invariants (under lock): head == NULL iff tail == NULL; wakes_pending <=
- * waiters; polling is 1 while one thread runs poller.poll. */
+ * waiters; polling is 1 while one thread runs poller.poll. A thread never
+ * sleeps or polls while incoming is non-empty: it counts itself in idle
+ * first and then looks at incoming, while a post pushes first and then
+ * looks at idle (all seq_cst), so one of the two always sees the other. */
 typedef struct mp__pq {
+  _Atomic(mp_op *) incoming; /* posts not yet taken, newest first */
+  atomic_int idle;           /* threads about to sleep or poll */
+  atomic_int closed;
   mp__mutex lock;
   mp__cond cond;
-  mp_op *head, *tail;
-  int waiters;       /* threads asleep in cond */
-  int wakes_pending; /* signals sent that no waiter has taken yet */
-  int closed;
+  mp_op *head, *tail; /* taken from incoming, oldest first */
+  int waiters;        /* threads asleep in cond */
+  int wakes_pending;  /* signals sent that no waiter has taken yet */
   int polling;
   int poll_woken; /* poller.wake already called for the running poll */
   mp__pq_poller poller;

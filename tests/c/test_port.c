@@ -154,6 +154,45 @@ static void many_posters_many_waiters(void) {
   free(s.ops);
 }
 
+/* Posts that come one at a time, with pauses, while every waiter sleeps:
+ * each post must wake a waiter (a lost wake leaves a packet stranded). */
+static void trickle_posts_wake_sleepers(void) {
+  stress s = {0};
+  s.port = open_port(&s.b);
+  enum { N = 3000 };
+  s.ops = calloc(TOTAL, sizeof *s.ops);
+  CHECK(s.ops != NULL);
+  mp__thread waiters[WAITERS];
+  for (int i = 0; i < WAITERS; i++)
+    CHECK_EQ(mp__thread_start(&waiters[i], waiter_main, &s), 0);
+  unsigned seed = 12345;
+  for (int i = 0; i < N; i++) {
+    CHECK_EQ(s.b->post(s.port, &s.ops[i].op, 0, (uint32_t)i), 0);
+    seed = seed * 1103515245u + 12345u;
+    uint64_t until = mp__now_ns() + (seed >> 16) % 150000u; /* up to 150 us */
+    while (mp__now_ns() < until) {
+    }
+    /* Now and then, wait until it has arrived, so the waiters go to sleep. */
+    if (i % 100 == 0) {
+      uint64_t deadline = mp__now_ns() + 2000000000u;
+      while (atomic_load(&s.received) <= i && mp__now_ns() < deadline)
+        test_sleep_ms(1);
+      CHECK(atomic_load(&s.received) > i);
+    }
+  }
+  uint64_t deadline = mp__now_ns() + 5000000000u;
+  while (atomic_load(&s.received) < N && mp__now_ns() < deadline)
+    test_sleep_ms(1);
+  CHECK_EQ(atomic_load(&s.received), N);
+  s.b->shutdown(s.port);
+  for (int i = 0; i < WAITERS; i++)
+    mp__thread_join(waiters[i]);
+  for (int i = 0; i < N; i++)
+    CHECK_EQ(atomic_load(&s.ops[i].received), 1);
+  s.b->close(s.port);
+  free(s.ops);
+}
+
 typedef struct blocked {
   const mp_port_backend *b;
   mp_port *port;
@@ -205,6 +244,7 @@ int main(int argc, char **argv) {
       {"batch_sizes", batch_sizes},
       {"wait_timeout", wait_timeout},
       {"many_posters_many_waiters", many_posters_many_waiters},
+      {"trickle_posts_wake_sleepers", trickle_posts_wake_sleepers},
       {"shutdown_wakes_waiters", shutdown_wakes_waiters},
       {"post_after_shutdown", post_after_shutdown},
       {NULL, NULL},
