@@ -61,10 +61,10 @@ int mp__pq_post_chain(mp__pq *q, mp_op *first, mp_op *last) {
   return 0;
 }
 
-int mp__pq_post(mp__pq *q, mp_op *op, uintptr_t key, uint32_t bytes) {
+int mp__pq_port_post(mp_port *port, mp_op *op, uintptr_t key, uint32_t bytes) {
   op->key_ = key;
   op->bytes_ = bytes;
-  return mp__pq_post_chain(q, op, op);
+  return mp__pq_post_chain(&((mp__pq_port *)port)->queue, op, op);
 }
 
 /* Swap out the posted stack and append it, oldest first, to head/tail. */
@@ -96,7 +96,8 @@ static int take_locked(mp__pq *q, mp_packet *out, int max) {
   return n;
 }
 
-int mp__pq_wait(mp__pq *q, mp_packet *out, int max, int64_t timeout_ms) {
+int mp__pq_port_wait(mp_port *port, mp_packet *out, int max, int64_t timeout_ms) {
+  mp__pq *q = &((mp__pq_port *)port)->queue;
   uint64_t deadline = timeout_ms < 0 ? 0 : mp__now_ns() + (uint64_t)timeout_ms * 1000000u;
   mp__mutex_lock(&q->lock);
   for (;;) {

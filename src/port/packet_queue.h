@@ -55,9 +55,17 @@ void mp__pq_destroy(mp__pq *q);
 /* Append a chain of ops (first..last, linked by next_, with key_ and bytes_
  * set) as one batch. Returns 0 or MP_ECLOSED. Thread-safe. */
 int mp__pq_post_chain(mp__pq *q, mp_op *first, mp_op *last);
-int mp__pq_post(mp__pq *q, mp_op *op, uintptr_t key, uint32_t bytes);
-/* As mp_port_backend.wait and .shutdown. */
-int mp__pq_wait(mp__pq *q, mp_packet *out, int max, int64_t timeout_ms);
+/* As mp_port_backend.shutdown. */
 void mp__pq_shutdown(mp__pq *q);
+
+/* The head of a port whose packets queue here (uring, epoll): with it, the
+ * backend's post and wait are these two, and need no code of its own. */
+typedef struct mp__pq_port {
+  mp_port base;
+  mp__pq queue;
+} mp__pq_port;
+
+int mp__pq_port_post(mp_port *port, mp_op *op, uintptr_t key, uint32_t bytes);
+int mp__pq_port_wait(mp_port *port, mp_packet *out, int max, int64_t timeout_ms);
 
 #endif

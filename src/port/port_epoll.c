@@ -13,8 +13,7 @@
 /* wake_fd is registered level-triggered and drained by the poller after
  * each wake, so one write is enough however many posts asked for it. */
 typedef struct epoll_port {
-  mp_port base;
-  mp__pq queue;
+  mp__pq_port pq; /* first: the port and its packet queue */
   int epoll_fd;
   int wake_fd;
 } epoll_port;
@@ -62,27 +61,19 @@ static int epoll_open(mp_port **out) {
     return err;
   }
   mp__pq_poller poller = {epoll_poll, epoll_wake, p};
-  mp__pq_init(&p->queue, &poller);
-  p->base.backend = &mp__port_epoll;
-  *out = &p->base;
+  mp__pq_init(&p->pq.queue, &poller);
+  p->pq.base.backend = &mp__port_epoll;
+  *out = &p->pq.base;
   return 0;
 }
 
-static int epoll_post(mp_port *port, mp_op *op, uintptr_t key, uint32_t bytes) {
-  return mp__pq_post(&((epoll_port *)port)->queue, op, key, bytes);
-}
-
-static int epoll_wait_packets(mp_port *port, mp_packet *out, int max, int64_t timeout_ms) {
-  return mp__pq_wait(&((epoll_port *)port)->queue, out, max, timeout_ms);
-}
-
 static void epoll_shutdown(mp_port *port) {
-  mp__pq_shutdown(&((epoll_port *)port)->queue);
+  mp__pq_shutdown(&((epoll_port *)port)->pq.queue);
 }
 
 static void epoll_close(mp_port *port) {
   epoll_port *p = (epoll_port *)port;
-  mp__pq_destroy(&p->queue);
+  mp__pq_destroy(&p->pq.queue);
   close(p->wake_fd);
   close(p->epoll_fd);
   free(p);
@@ -92,8 +83,8 @@ const mp_port_backend mp__port_epoll = {
     .name = "epoll",
     .available = epoll_available,
     .open = epoll_open,
-    .post = epoll_post,
-    .wait = epoll_wait_packets,
+    .post = mp__pq_port_post,
+    .wait = mp__pq_port_wait,
     .shutdown = epoll_shutdown,
     .close = epoll_close,
 };

@@ -28,8 +28,7 @@
 /* The ring is touched only by the owner thread, from its creation inside
  * owner_main to io_uring_queue_exit there. */
 typedef struct uring_port {
-  mp_port base;
-  mp__pq queue;
+  mp__pq_port pq; /* first: the port and its packet queue */
   struct io_uring ring;
   mp__thread owner;
   int wake_fd;
@@ -127,7 +126,7 @@ static void uring_wake_owner(uring_port *p) {
 }
 
 static void uring_free(uring_port *p) {
-  mp__pq_destroy(&p->queue);
+  mp__pq_destroy(&p->pq.queue);
   mp__cond_destroy(&p->started);
   mp__mutex_destroy(&p->start_lock);
   close(p->wake_fd);
@@ -143,7 +142,7 @@ static int uring_open(mp_port **out) {
     free(p);
     return err;
   }
-  mp__pq_init(&p->queue, NULL);
+  mp__pq_init(&p->pq.queue, NULL);
   mp__mutex_init(&p->start_lock);
   mp__cond_init(&p->started);
   atomic_init(&p->stopping, 0);
@@ -162,22 +161,14 @@ static int uring_open(mp_port **out) {
     uring_free(p);
     return rc;
   }
-  p->base.backend = &mp__port_uring;
-  *out = &p->base;
+  p->pq.base.backend = &mp__port_uring;
+  *out = &p->pq.base;
   return 0;
-}
-
-static int uring_post(mp_port *port, mp_op *op, uintptr_t key, uint32_t bytes) {
-  return mp__pq_post(&((uring_port *)port)->queue, op, key, bytes);
-}
-
-static int uring_wait(mp_port *port, mp_packet *out, int max, int64_t timeout_ms) {
-  return mp__pq_wait(&((uring_port *)port)->queue, out, max, timeout_ms);
 }
 
 static void uring_shutdown(mp_port *port) {
   uring_port *p = (uring_port *)port;
-  mp__pq_shutdown(&p->queue);
+  mp__pq_shutdown(&p->pq.queue);
   atomic_store(&p->stopping, 1);
   uring_wake_owner(p);
 }
@@ -192,8 +183,8 @@ const mp_port_backend mp__port_uring = {
     .name = "uring",
     .available = uring_available,
     .open = uring_open,
-    .post = uring_post,
-    .wait = uring_wait,
+    .post = mp__pq_port_post,
+    .wait = mp__pq_port_wait,
     .shutdown = uring_shutdown,
     .close = uring_close,
 };
