@@ -26,7 +26,7 @@ static void on_timer(mp_loop *loop, mp_op *op) {
 static mp_loop *new_loop(void) {
   test_backend();
   mp_loop *loop = NULL;
-  CHECK_EQ(mp__loop_new(&loop, NULL, 2), 0);
+  CHECK_EQ(mp__loop_new(&loop, NULL, 0), 0); /* workers: MOONPORT_WORKERS or one per core */
   fired_count = 0;
   return loop;
 }

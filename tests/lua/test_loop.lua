@@ -41,10 +41,14 @@ function TestLoop:test_now_is_monotonic_milliseconds()
   lu.assertEquals(math.type(a), "float")
 end
 
-function TestLoop:test_backend_is_the_forced_one()
+function TestLoop:test_backend_and_workers_are_the_forced_ones()
   local forced = os.getenv("MOONPORT_BACKEND")
   if forced and forced ~= "" then
     lu.assertEquals(mp.backend(), forced)
+  end
+  local workers = tonumber(os.getenv("MOONPORT_WORKERS") or "")
+  if workers then
+    lu.assertEquals(mp.workers(), workers)
   end
   lu.assertTrue(mp.workers() >= 1)
 end
