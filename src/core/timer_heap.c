@@ -20,7 +20,7 @@ void mp__timer_heap_free(mp__timer_heap *h) {
  * the difference keeps the order right across the wrap. */
 static inline int earlier(const mp__timer_slot *a, const mp__timer_slot *b) {
   if (a->due != b->due) return a->due < b->due;
-  return (int32_t)(a->t->seq - b->t->seq) < 0;
+  return (int32_t)(a->seq - b->seq) < 0;
 }
 
 static inline void place(mp__timer_heap *h, size_t i, mp__timer_slot s) {
@@ -68,8 +68,7 @@ int mp__timer_heap_insert(mp__timer_heap *h, mp__timer *t) {
     h->slots = slots;
     h->capacity = capacity;
   }
-  t->seq = h->next_seq++;
-  h->slots[h->count] = (mp__timer_slot){t->due, t};
+  h->slots[h->count] = (mp__timer_slot){t->due, h->next_seq++, t};
   sift_up(h, h->count++);
   return 0;
 }

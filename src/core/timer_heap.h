@@ -10,10 +10,13 @@ typedef struct mp__timer mp__timer;
 
 #define MP__TIMER_NOT_IN_HEAP UINT32_MAX
 
-/* A slot keeps its timer's due inline, so sifting compares without
- * touching the timers themselves (a cache miss each in a big heap). */
+/* A slot keeps its timer's sort key inline, so sifting compares without
+ * touching the timers themselves (a cache miss each in a big heap). The arm
+ * order lives here rather than in the timer: slots exist only while armed,
+ * and every byte of an armed timer is paid for by every timer. */
 typedef struct mp__timer_slot {
   uint64_t due;
+  uint32_t seq;
   mp__timer *t;
 } mp__timer_slot;
 

@@ -34,7 +34,7 @@ struct mp__timer {
   mp_op op;            /* op.next_ links the ready chain */
   uint64_t due;        /* ns on mp__now_ns's clock */
   uint32_t heap_index; /* private: slot in the heap, or MP__TIMER_NOT_IN_HEAP */
-  uint32_t seq;        /* private: arm order */
+  int32_t user;        /* the issuer's: the core never touches it */
 };
 
 /* Everything but incoming and wake_below is under lock, and so is every
