@@ -1,5 +1,5 @@
 /* bind.h: what the Lua bindings share: the loop's Lua context, protected
- * calls into Lua, and error results. */
+ * calls into Lua, handle userdata and their metatables. */
 #ifndef MP_BIND_H
 #define MP_BIND_H
 
@@ -45,10 +45,6 @@ int mp__bind_traceback(lua_State *L);
 /* Push the traceback message handler that mp__bind_call uses; returns its
  * stack index (mp.run() keeps it in b->msgh). */
 int mp__bind_push_msgh(lua_State *L);
-
-/* Push the failure triple nil, "ENAME: what: message", "ENAME" (what may be
- * NULL) and return 3, for `return mp__bind_fail(...)`. */
-int mp__bind_fail(lua_State *L, int err, const char *what);
 
 /* Create a userdata of nuv user values whose metatable is tname, zeroed:
  * callers create handles closed first, then open them. */

@@ -1,4 +1,4 @@
-/* bind_error.c: protected calls into Lua, the error handler, failure results. */
+/* bind_error.c: protected calls into Lua and the error handler. */
 #include <stdio.h>
 
 #include "bind/bind.h"
@@ -32,17 +32,6 @@ void mp__bind_report_error(mp__bind *b) {
 
 void mp__bind_call(mp__bind *b, int nargs) {
   if (lua_pcall(b->L, nargs, 0, b->msgh) != LUA_OK) mp__bind_report_error(b);
-}
-
-int mp__bind_fail(lua_State *L, int err, const char *what) {
-  lua_pushnil(L);
-  if (what) {
-    lua_pushfstring(L, "%s: %s: %s", mp_err_name(err), what, mp_strerror(err));
-  } else {
-    lua_pushfstring(L, "%s: %s", mp_err_name(err), mp_strerror(err));
-  }
-  lua_pushstring(L, mp_err_name(err));
-  return 3;
 }
 
 /* mp.on_error(fn): fn(message_with_traceback) gets every error raised in a

@@ -41,9 +41,3 @@ mp_op *mp__cq_take_all(mp__cq *q) {
   mp__mutex_unlock(&q->lock);
   return chain;
 }
-
-void mp__cq_wake(mp__cq *q) {
-  mp__mutex_lock(&q->lock);
-  wake_locked(q);
-  mp__mutex_unlock(&q->lock);
-}

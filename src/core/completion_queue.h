@@ -24,10 +24,8 @@ void mp__cq_init(mp__cq *q);
 void mp__cq_destroy(mp__cq *q);
 /* Append the chain first..last. Thread-safe. */
 void mp__cq_push(mp__cq *q, mp_op *first, mp_op *last);
-/* Take the whole queue as a chain, waiting until it is non-empty or
- * mp__cq_wake is called. Consumer thread only. May return NULL. */
+/* Take the whole queue as a chain, waiting until it is non-empty.
+ * Consumer thread only. */
 mp_op *mp__cq_take_all(mp__cq *q);
-/* Wake the consumer if it waits in mp__cq_take_all. Thread-safe. */
-void mp__cq_wake(mp__cq *q);
 
 #endif
