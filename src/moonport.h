@@ -98,6 +98,9 @@ MP_EXPORT mp_loop *mp_loop_get(lua_State *L);
  * callback runs on the Lua thread with op->result as set by the caller.
  * Thread-safe. Returns 0, or MP_ECLOSED when the loop is shutting down (the
  * callback will then not be called and the op is the caller's again).
+ * The loop shuts down only when its lua_State closes; a post that races
+ * that may return 0 and still get no callback, so a module whose threads
+ * post must stop them before the state closes (its own __gc does).
  * A post in flight keeps mp.run() from returning. */
 MP_EXPORT int mp_post(mp_loop *loop, mp_op *op);
 
