@@ -127,6 +127,27 @@ static void waiter_main(void *arg) {
   }
 }
 
+/* Wait until the waiters have counted n packets (giving up after
+ * timeout_ms), then check that they have. */
+static void wait_received(stress *s, int n, int timeout_ms) {
+  uint64_t deadline = mp__now_ns() + (uint64_t)timeout_ms * 1000000u;
+  while (atomic_load(&s->received) < n && mp__now_ns() < deadline)
+    test_sleep_ms(1);
+  CHECK(atomic_load(&s->received) >= n);
+}
+
+/* Shut the port down under the waiters, join them, check that each of the
+ * first n ops arrived exactly once, and free everything. */
+static void finish_stress(stress *s, mp__thread *waiters, int n) {
+  s->b->shutdown(s->port);
+  for (int i = 0; i < WAITERS; i++)
+    mp__thread_join(waiters[i]);
+  for (int i = 0; i < n; i++)
+    CHECK_EQ(atomic_load(&s->ops[i].received), 1);
+  s->b->close(s->port);
+  free(s->ops);
+}
+
 /* Many threads post while many wait: every packet arrives exactly once. */
 static void many_posters_many_waiters(void) {
   stress s = {0};
@@ -140,18 +161,9 @@ static void many_posters_many_waiters(void) {
     CHECK_EQ(mp__thread_start(&posters[i], poster_main, &s), 0);
   for (int i = 0; i < POSTERS; i++)
     mp__thread_join(posters[i]);
-  uint64_t deadline = mp__now_ns() + 20000000000u;
-  while (atomic_load(&s.received) < TOTAL && mp__now_ns() < deadline)
-    test_sleep_ms(5);
-  CHECK_EQ(atomic_load(&s.received), TOTAL);
-  s.b->shutdown(s.port);
-  for (int i = 0; i < WAITERS; i++)
-    mp__thread_join(waiters[i]);
-  for (int i = 0; i < TOTAL; i++)
-    CHECK_EQ(atomic_load(&s.ops[i].received), 1);
+  wait_received(&s, TOTAL, 20000);
   printf("%d packets in %d batches\n", TOTAL, atomic_load(&s.batches));
-  s.b->close(s.port);
-  free(s.ops);
+  finish_stress(&s, waiters, TOTAL);
 }
 
 /* Posts that come one at a time, with pauses, while every waiter sleeps:
@@ -173,24 +185,11 @@ static void trickle_posts_wake_sleepers(void) {
     while (mp__now_ns() < until) {
     }
     /* Now and then, wait until it has arrived, so the waiters go to sleep. */
-    if (i % 100 == 0) {
-      uint64_t deadline = mp__now_ns() + 2000000000u;
-      while (atomic_load(&s.received) <= i && mp__now_ns() < deadline)
-        test_sleep_ms(1);
-      CHECK(atomic_load(&s.received) > i);
-    }
+    if (i % 100 == 0) wait_received(&s, i + 1, 2000);
   }
-  uint64_t deadline = mp__now_ns() + 5000000000u;
-  while (atomic_load(&s.received) < N && mp__now_ns() < deadline)
-    test_sleep_ms(1);
+  wait_received(&s, N, 5000);
   CHECK_EQ(atomic_load(&s.received), N);
-  s.b->shutdown(s.port);
-  for (int i = 0; i < WAITERS; i++)
-    mp__thread_join(waiters[i]);
-  for (int i = 0; i < N; i++)
-    CHECK_EQ(atomic_load(&s.ops[i].received), 1);
-  s.b->close(s.port);
-  free(s.ops);
+  finish_stress(&s, waiters, N);
 }
 
 typedef struct blocked {
