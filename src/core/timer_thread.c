@@ -21,14 +21,8 @@ static void ready_append_locked(mp__timers *ts, mp__timer *t, int status) {
 
 /* Move what the Lua thread armed into the heap, in arm order. */
 static void take_incoming_locked(mp__timers *ts) {
-  mp_op *list = atomic_exchange(&ts->incoming, NULL), *fifo = NULL;
   /* The list is newest first: reverse it, so equal deadlines keep arm order. */
-  while (list) {
-    mp_op *next = list->next_;
-    list->next_ = fifo;
-    fifo = list;
-    list = next;
-  }
+  mp_op *fifo = mp__op_chain_reverse(atomic_exchange(&ts->incoming, NULL));
   while (fifo) {
     mp_op *next = fifo->next_;
     mp__timer *t = MP_CONTAINER_OF(fifo, mp__timer, op);
@@ -120,10 +114,7 @@ void mp__timer_start(mp_loop *loop, mp__timer *t, uint64_t due, mp_op_cb cb) {
   t->op.cb = cb;
   t->heap_index = MP__TIMER_INCOMING;
   loop->refs++;
-  mp_op *head = atomic_load_explicit(&ts->incoming, memory_order_relaxed);
-  do {
-    t->op.next_ = head;
-  } while (!atomic_compare_exchange_weak(&ts->incoming, &head, &t->op));
+  mp__op_stack_push(&ts->incoming, &t->op, &t->op);
   if (due < atomic_load(&ts->wake_below)) {
     mp__mutex_lock(&ts->lock);
     if (ts->sleeping) {

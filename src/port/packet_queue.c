@@ -39,18 +39,8 @@ int mp__pq_post_chain(mp__pq *q, mp_op *first, mp_op *last) {
    * dropped like any still queued at shutdown (port.h allows it). */
   if (atomic_load(&q->closed)) return MP_ECLOSED;
   /* The stack holds the newest first: push the chain reversed. */
-  mp_op *top = NULL;
-  for (mp_op *op = first;;) {
-    mp_op *next = op == last ? NULL : op->next_;
-    op->next_ = top;
-    top = op;
-    if (!next) break;
-    op = next;
-  }
-  mp_op *old = atomic_load_explicit(&q->incoming, memory_order_relaxed);
-  do {
-    first->next_ = old;
-  } while (!atomic_compare_exchange_weak(&q->incoming, &old, top));
+  last->next_ = NULL;
+  mp_op *old = mp__op_stack_push(&q->incoming, mp__op_chain_reverse(first), first);
   /* A non-empty stack had its wake already, or a waiter will see it before
    * it sleeps (see the invariant in packet_queue.h). */
   if (old == NULL && atomic_load(&q->idle) > 0) {
@@ -70,15 +60,7 @@ int mp__pq_port_post(mp_port *port, mp_op *op, uintptr_t key, uint32_t bytes) {
 /* Swap out the posted stack and append it, oldest first, to head/tail. */
 static void take_incoming_locked(mp__pq *q) {
   mp_op *stack = atomic_exchange(&q->incoming, NULL);
-  if (!stack) return;
-  mp_op *first = NULL, *last = stack;
-  while (stack) {
-    mp_op *next = stack->next_;
-    stack->next_ = first;
-    first = stack;
-    stack = next;
-  }
-  mp__op_chain_append(&q->head, &q->tail, first, last);
+  if (stack) mp__op_chain_append(&q->head, &q->tail, mp__op_chain_reverse(stack), stack);
 }
 
 static int take_locked(mp__pq *q, mp_packet *out, int max) {

@@ -12,6 +12,8 @@
 #ifndef MP_PORT_H
 #define MP_PORT_H
 
+#include <stdatomic.h>
+
 #include "moonport.h"
 
 /* A completion packet as a wait returns it. */
@@ -67,6 +69,32 @@ static inline void mp__op_chain_append(mp_op **head, mp_op **tail, mp_op *first,
     *head = first;
   }
   *tail = last;
+}
+
+/* Reverse the NULL-terminated chain that starts at op, in place; returns
+ * its new first op. It turns a lock-free stack (newest first) into
+ * arrival order, and a chain into the order such a stack keeps. */
+static inline mp_op *mp__op_chain_reverse(mp_op *op) {
+  mp_op *reversed = NULL;
+  while (op) {
+    mp_op *next = op->next_;
+    op->next_ = reversed;
+    reversed = op;
+    op = next;
+  }
+  return reversed;
+}
+
+/* Push the chain top..bottom (newest first, linked by next_) onto a
+ * lock-free stack of ops, whose owner takes it whole with atomic_exchange.
+ * Returns what the stack held before: NULL if it was empty. seq_cst, so
+ * the push can pair with a check on the other side (see its users). */
+static inline mp_op *mp__op_stack_push(_Atomic(mp_op *) *stack, mp_op *top, mp_op *bottom) {
+  mp_op *old = atomic_load_explicit(stack, memory_order_relaxed);
+  do {
+    bottom->next_ = old;
+  } while (!atomic_compare_exchange_weak(stack, &old, top));
+  return old;
 }
 
 /* Most packets one wait hands back; a worker's batch. */
