@@ -39,6 +39,19 @@
   XX(EMFILE, "too many open files")                                                                \
   XX(ENFILE, "file table overflow")                                                                \
   XX(EIO, "i/o error")                                                                             \
+  XX(EACCES, "permission denied")                                                                  \
+  XX(EADDRINUSE, "address already in use")                                                         \
+  XX(EADDRNOTAVAIL, "address not available")                                                       \
+  XX(EAFNOSUPPORT, "address family not supported")                                                 \
+  XX(ECONNABORTED, "connection aborted")                                                           \
+  XX(ECONNREFUSED, "connection refused")                                                           \
+  XX(ECONNRESET, "connection reset by peer")                                                       \
+  XX(EHOSTUNREACH, "host is unreachable")                                                          \
+  XX(ENETUNREACH, "network is unreachable")                                                        \
+  XX(ENOBUFS, "no buffer space available")                                                         \
+  XX(ENOTCONN, "socket is not connected")                                                          \
+  XX(EPIPE, "broken pipe")                                                                         \
+  XX(EAI_NONAME, "unknown host")                                                                   \
   XX(UNKNOWN, "unknown error")
 
 enum {

@@ -3,6 +3,8 @@
 
 #include <stdlib.h>
 
+#include "port/reactor.h"
+
 /* A worker waits on the port and hands each batch, as one chain, to the
  * Lua thread. It keeps the packet's key and bytes in the op for dispatch. */
 static void worker_main(void *arg) {
@@ -30,6 +32,11 @@ static int worker_count(int requested) {
   return mp__cpu_count();
 }
 
+static void wake_poll(void *arg) {
+  mp_loop *loop = arg;
+  loop->backend->io_wake(loop->port);
+}
+
 static void stop_workers(mp_loop *loop, int started) {
   loop->backend->shutdown(loop->port);
   for (int i = 0; i < started; i++)
@@ -51,7 +58,12 @@ int mp__loop_new(mp_loop **out, const char *backend_name, int nworkers) {
     free(loop);
     return rc;
   }
-  mp__cq_init(&loop->queue);
+  /* With a reactor, the Lua thread sleeps in the kernel's poll. */
+  if (loop->port->reactor) {
+    mp__cq_init(&loop->queue, wake_poll, loop);
+  } else {
+    mp__cq_init(&loop->queue, NULL, NULL);
+  }
   int started = 0;
   for (; started < loop->nworkers; started++) {
     rc = mp__thread_start(&loop->workers[started], worker_main, loop);
@@ -81,7 +93,49 @@ void mp__loop_free(mp_loop *loop) {
 }
 
 int mp__loop_alive(mp_loop *loop) {
-  return loop->refs > 0 || atomic_load(&loop->posts_in_flight) > 0 || loop->pending;
+  mp__reactor *r = loop->port->reactor;
+  return loop->refs > 0 || atomic_load(&loop->posts_in_flight) > 0 || loop->pending ||
+         loop->deferred || (r && r->done_head);
+}
+
+void mp__loop_defer(mp_loop *loop, mp_op *op, int result) {
+  op->result = result;
+  op->key_ = MP__KEY_INTERNAL;
+  mp__op_chain_append(&loop->deferred, &loop->deferred_tail, op, op);
+}
+
+/* Append the chain first..last (if any) to the list head..tail. */
+static void join(mp_op **head, mp_op **tail, mp_op *first, mp_op *last) {
+  if (first) mp__op_chain_append(head, tail, first, last);
+}
+
+/* Gather the next round's work into pending: deferred ops, then kernel I/O
+ * (polled without waiting when there is other work, else slept on), then
+ * the workers' batches. Waits only when there is nothing at all. */
+static void take_work(mp_loop *loop) {
+  mp__reactor *r = loop->port->reactor;
+  if (!r) {
+    mp_op *deferred = loop->deferred;
+    loop->deferred = loop->deferred_tail = NULL;
+    loop->pending = deferred ? deferred : mp__cq_take_all(&loop->queue);
+    return;
+  }
+  mp_op *head = loop->deferred, *tail = loop->deferred_tail;
+  loop->deferred = loop->deferred_tail = NULL;
+  mp_op *posted_tail, *posted = mp__cq_try_take(&loop->queue, &posted_tail);
+  if (head || posted || r->done_head) {
+    loop->backend->io_poll(loop->port, 0);
+  } else if (mp__cq_sleep_begin(&loop->queue)) {
+    loop->backend->io_poll(loop->port, -1);
+    mp__cq_sleep_end(&loop->queue);
+    posted = mp__cq_try_take(&loop->queue, &posted_tail);
+  } else {
+    posted = mp__cq_try_take(&loop->queue, &posted_tail);
+  }
+  mp_op *done_tail, *done = mp__reactor_take(r, &done_tail);
+  join(&head, &tail, done, done_tail);
+  join(&head, &tail, posted, posted_tail);
+  loop->pending = head;
 }
 
 static void dispatch(mp_loop *loop, mp_op *op) {
@@ -109,7 +163,7 @@ int mp__loop_run(mp_loop *loop) {
   while (!loop->stop_requested) {
     if (!loop->pending) {
       if (!mp__loop_alive(loop)) break;
-      loop->pending = mp__cq_take_all(&loop->queue);
+      take_work(loop);
     }
     while (loop->pending && !loop->stop_requested) {
       mp_op *op = loop->pending;

@@ -30,7 +30,8 @@ struct mp_loop {
   atomic_long posts_in_flight; /* mp_post calls whose callback has not run */
 
   /* Lua thread only. */
-  mp_op *pending; /* taken from queue, not yet dispatched (mp.stop() mid-batch) */
+  mp_op *pending;                /* taken from queue, not yet dispatched (mp.stop() mid-batch) */
+  mp_op *deferred, *deferred_tail; /* mp__loop_defer: to dispatch on the next round */
   long refs;      /* armed timers, mp_loop_ref()s and other things that keep run() going */
   int stop_requested;
   int running;
@@ -52,5 +53,9 @@ int mp__loop_run(mp_loop *loop);
 void mp__loop_stop(mp_loop *loop);
 /* Does anything still keep run going? */
 int mp__loop_alive(mp_loop *loop);
+/* Complete op with result on a later round of run, never from inside the
+ * call: for results known at once, which must still arrive as completions
+ * (DESIGN.md rule 6). Lua thread. */
+void mp__loop_defer(mp_loop *loop, mp_op *op, int result);
 
 #endif

@@ -30,6 +30,30 @@ static inline int mp__from_errno(int e) {
     return MP_ENFILE;
   case EIO:
     return MP_EIO;
+  case EACCES:
+    return MP_EACCES;
+  case EADDRINUSE:
+    return MP_EADDRINUSE;
+  case EADDRNOTAVAIL:
+    return MP_EADDRNOTAVAIL;
+  case EAFNOSUPPORT:
+    return MP_EAFNOSUPPORT;
+  case ECONNABORTED:
+    return MP_ECONNABORTED;
+  case ECONNREFUSED:
+    return MP_ECONNREFUSED;
+  case ECONNRESET:
+    return MP_ECONNRESET;
+  case EHOSTUNREACH:
+    return MP_EHOSTUNREACH;
+  case ENETUNREACH:
+    return MP_ENETUNREACH;
+  case ENOBUFS:
+    return MP_ENOBUFS;
+  case ENOTCONN:
+    return MP_ENOTCONN;
+  case EPIPE:
+    return MP_EPIPE;
   default:
     return MP_UNKNOWN;
   }

@@ -1,7 +1,7 @@
 /* packet_queue.c: the user-space completion queue behind the Linux ports. */
 #include "port/packet_queue.h"
 
-void mp__pq_init(mp__pq *q, const mp__pq_poller *poller) {
+void mp__pq_init(mp__pq *q) {
   atomic_init(&q->incoming, NULL);
   atomic_init(&q->idle, 0);
   atomic_init(&q->closed, 0);
@@ -9,12 +9,6 @@ void mp__pq_init(mp__pq *q, const mp__pq_poller *poller) {
   mp__cond_init(&q->cond);
   q->head = q->tail = NULL;
   q->waiters = q->wakes_pending = 0;
-  q->polling = q->poll_woken = 0;
-  if (poller) {
-    q->poller = *poller;
-  } else {
-    q->poller = (mp__pq_poller){0};
-  }
 }
 
 void mp__pq_destroy(mp__pq *q) {
@@ -22,15 +16,11 @@ void mp__pq_destroy(mp__pq *q) {
   mp__mutex_destroy(&q->lock);
 }
 
-/* Wake one sleeping waiter unless enough wakes are on their way; failing
- * that, stop a running poll so its thread comes back for the packets. */
+/* Wake one sleeping waiter unless enough wakes are on their way. */
 static void wake_one_locked(mp__pq *q) {
   if (q->waiters > q->wakes_pending) {
     q->wakes_pending++;
     mp__cond_signal(&q->cond);
-  } else if (q->polling && !q->poll_woken) {
-    q->poll_woken = 1;
-    q->poller.wake(q->poller.ctx);
   }
 }
 
@@ -107,21 +97,6 @@ int mp__pq_port_wait(mp_port *port, mp_packet *out, int max, int64_t timeout_ms)
       atomic_fetch_sub(&q->idle, 1);
       continue;
     }
-    if (q->poller.poll && !q->polling) {
-      q->polling = 1;
-      q->poll_woken = 0;
-      mp__mutex_unlock(&q->lock);
-      q->poller.poll(q->poller.ctx, remaining);
-      mp__mutex_lock(&q->lock);
-      q->polling = 0;
-      atomic_fetch_sub(&q->idle, 1);
-      /* Hand the poller's seat to a sleeper, or the kernel goes unwatched. */
-      if (q->waiters > q->wakes_pending) {
-        q->wakes_pending++;
-        mp__cond_signal(&q->cond);
-      }
-      continue;
-    }
     q->waiters++;
     mp__cond_wait(&q->cond, &q->lock, remaining);
     q->waiters--;
@@ -141,9 +116,5 @@ void mp__pq_shutdown(mp__pq *q) {
   atomic_store(&q->incoming, NULL);
   q->head = q->tail = NULL;
   mp__cond_broadcast(&q->cond);
-  if (q->polling && !q->poll_woken) {
-    q->poll_woken = 1;
-    q->poller.wake(q->poller.ctx);
-  }
   mp__mutex_unlock(&q->lock);
 }

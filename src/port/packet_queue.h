@@ -8,10 +8,6 @@
  * waiter only when it finds the stack empty while a waiter is idle, and
  * only if no wake is already on its way, so a busy port costs neither a
  * lock nor a system call per packet.
- *
- * A backend whose kernel events must be fetched by a waiting thread (epoll)
- * sets a poller: when the queue is empty, one waiter at a time runs
- * poll(ctx, timeout) instead of sleeping, and posts stop it with wake(ctx).
  */
 #ifndef MP_PACKET_QUEUE_H
 #define MP_PACKET_QUEUE_H
@@ -21,36 +17,22 @@
 #include "platform/platform.h"
 #include "port/port.h"
 
-typedef struct mp__pq_poller {
-  /* Wait up to timeout_ms (< 0: forever) for kernel events and post their
-   * completions with mp__pq_post. Called without the queue's lock. */
-  void (*poll)(void *ctx, int64_t timeout_ms);
-  /* Make a running poll return soon. Called with the queue's lock held. */
-  void (*wake)(void *ctx);
-  void *ctx;
-} mp__pq_poller;
-
 /* Invariants (under lock): head == NULL iff tail == NULL; wakes_pending <=
- * waiters; polling is 1 while one thread runs poller.poll. A thread never
- * sleeps or polls while incoming is non-empty: it counts itself in idle
+ * waiters. A thread never sleeps while incoming is non-empty: it counts itself in idle
  * first and then looks at incoming, while a post pushes first and then
  * looks at idle (all seq_cst), so one of the two always sees the other. */
 typedef struct mp__pq {
   _Atomic(mp_op *) incoming; /* posts not yet taken, newest first */
-  atomic_int idle;           /* threads about to sleep or poll */
+  atomic_int idle;           /* threads about to sleep */
   atomic_int closed;
   mp__mutex lock;
   mp__cond cond;
   mp_op *head, *tail; /* taken from incoming, oldest first */
   int waiters;        /* threads asleep in cond */
   int wakes_pending;  /* signals sent that no waiter has taken yet */
-  int polling;
-  int poll_woken; /* poller.wake already called for the running poll */
-  mp__pq_poller poller;
 } mp__pq;
 
-/* poller may be NULL. */
-void mp__pq_init(mp__pq *q, const mp__pq_poller *poller);
+void mp__pq_init(mp__pq *q);
 void mp__pq_destroy(mp__pq *q);
 /* Append a chain of ops (first..last, linked by next_, with key_ and bytes_
  * set) as one batch. Returns 0 or MP_ECLOSED. Thread-safe. */

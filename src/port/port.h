@@ -26,6 +26,10 @@ typedef struct mp_packet {
 /* The common head of every backend's port; backends extend it. */
 typedef struct mp_port {
   const struct mp_port_backend *backend;
+  /* Linux: kernel I/O, driven by the thread that opened the port through
+   * io_poll (see reactor.h). NULL on IOCP, where kernel completions come
+   * through wait() like posted packets. */
+  struct mp__reactor *reactor;
 } mp_port;
 
 /* Ownership: an op handed to post() belongs to the port until a wait()
@@ -49,6 +53,12 @@ typedef struct mp_port_backend {
   void (*shutdown)(mp_port *port);
   /* Free the port. Only after shutdown and after every waiter has returned. */
   void (*close)(mp_port *port);
+  /* Ports with a reactor: wait up to timeout_ms (< 0: until an event or
+   * io_wake; 0: only collect what is ready) for kernel readiness and finish
+   * the ops it unblocks into the reactor's done list. Opening thread only. */
+  void (*io_poll)(mp_port *port, int64_t timeout_ms);
+  /* Make a running or the next io_poll return. Thread-safe. */
+  void (*io_wake)(mp_port *port);
 } mp_port_backend;
 
 /* The backends this build has, in order of preference, NULL-terminated. */

@@ -1,19 +1,20 @@
 /* port_uring.c: the completion port on Linux io_uring.
  *
  * liburing is not safe for several submitters or reapers on one ring, so one
- * thread owns the ring (DESIGN.md rule 8): it submits, waits, and hands CQE
- * batches to the user-space packet queue that the port's waiters sleep on.
- * Other threads reach it through an eventfd that the owner keeps a read
- * armed on. Posted packets skip the ring and go straight to the queue: they
- * have no kernel work to do, and the queue is where completions meet.
+ * thread owns the ring (DESIGN.md rule 8): the thread that opens the port,
+ * which is the Lua thread. It submits and reaps in io_poll, the reactor of
+ * reactor.h: sockets wait for readiness with one-shot IORING_OP_POLL_ADD
+ * ops, and an eventfd read stays armed so that io_wake (any thread) can end
+ * the wait. Posted packets never enter the ring: they queue in the packet
+ * queue that the workers wait on.
  *
  * Kernel gate: Linux 5.6 (IORING_OP_READ, used on the eventfd). The setup
- * flags are tried in order SINGLE_ISSUER|DEFER_TASKRUN (6.1: completions are
- * run only when the owner asks, no interrupts of other threads), then
+ * flags are tried in order SINGLE_ISSUER|DEFER_TASKRUN (6.1: completions run
+ * only when the owner asks, and no other thread is interrupted), then
  * COOP_TASKRUN (5.19), then none.
  */
 #include <liburing.h>
-#include <stdatomic.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
@@ -21,24 +22,22 @@
 #include "port/backends.h"
 #include "port/errno_posix.h"
 #include "port/packet_queue.h"
+#include "port/reactor.h"
 
 #define RING_ENTRIES 256
-#define WAKE_TAG ((uint64_t)0) /* user_data of the eventfd read */
+/* user_data of the eventfd read, and of ops whose completion says nothing
+ * (poll removals). Socket polls carry the socket's address, whose two low
+ * bits (sockets are pointer-aligned) say which direction it watches. */
+#define WAKE_TAG ((uint64_t)0)
+#define IGNORE_TAG ((uint64_t)1)
+#define EV_MASK ((uint64_t)(MP__EV_READ | MP__EV_WRITE))
 
-/* The ring is touched only by the owner thread, from its creation inside
- * owner_main to io_uring_queue_exit there. */
 typedef struct uring_port {
   mp__pq_port pq; /* first: the port and its packet queue */
+  mp__reactor reactor;
   struct io_uring ring;
-  mp__thread owner;
   int wake_fd;
-  atomic_int stopping;
   uint64_t wake_buf; /* target of the armed eventfd read */
-  /* Start-up handshake: the owner reports the ring's setup result. */
-  mp__mutex start_lock;
-  mp__cond started;
-  int start_state; /* 0: pending, 1: done */
-  int start_result;
 } uring_port;
 
 static int ring_setup(struct io_uring *ring) {
@@ -52,6 +51,8 @@ static int ring_setup(struct io_uring *ring) {
       0};
   int rc = -EINVAL;
   for (size_t i = 0; i < sizeof flag_sets / sizeof flag_sets[0]; i++) {
+    /* A CQ eight times the SQ: every watched socket may have two polls
+     * out, and the kernel must never have to drop a completion. */
     struct io_uring_params params = {.flags = flag_sets[i] | IORING_SETUP_CQSIZE,
                                      .cq_entries = RING_ENTRIES * 8};
     rc = io_uring_queue_init_params(RING_ENTRIES, ring, &params);
@@ -60,50 +61,99 @@ static int ring_setup(struct io_uring *ring) {
   return rc;
 }
 
-static int arm_wake_read(uring_port *p) {
+/* An SQE, submitting what is queued first if the SQ is full. */
+static struct io_uring_sqe *get_sqe(uring_port *p) {
   struct io_uring_sqe *sqe = io_uring_get_sqe(&p->ring);
   if (!sqe) {
     io_uring_submit(&p->ring);
     sqe = io_uring_get_sqe(&p->ring);
-    if (!sqe) return -EBUSY;
   }
+  return sqe;
+}
+
+static int arm_wake_read(uring_port *p) {
+  struct io_uring_sqe *sqe = get_sqe(p);
+  if (!sqe) return MP_EBUSY;
   io_uring_prep_read(sqe, p->wake_fd, &p->wake_buf, sizeof p->wake_buf, 0);
   io_uring_sqe_set_data64(sqe, WAKE_TAG);
   return 0;
 }
 
-static void report_start(uring_port *p, int result) {
-  mp__mutex_lock(&p->start_lock);
-  p->start_state = 1;
-  p->start_result = result;
-  mp__cond_signal(&p->started);
-  mp__mutex_unlock(&p->start_lock);
+static int uring_watch(mp__reactor *r, mp__sock *s, unsigned ev) {
+  uring_port *p = MP_CONTAINER_OF(r, uring_port, reactor);
+  if (s->watching & ev) return 0;
+  struct io_uring_sqe *sqe = get_sqe(p);
+  if (!sqe) return MP_EBUSY;
+  io_uring_prep_poll_add(sqe, s->fd, ev == MP__EV_READ ? POLLIN | POLLRDHUP : POLLOUT);
+  io_uring_sqe_set_data64(sqe, (uint64_t)(uintptr_t)s | ev);
+  s->watching |= (uint8_t)ev;
+  return 0;
 }
 
-static void owner_main(void *arg) {
-  uring_port *p = arg;
-  int rc = ring_setup(&p->ring);
-  if (rc == 0) {
-    rc = arm_wake_read(p);
-    if (rc < 0) io_uring_queue_exit(&p->ring);
+/* Cancel the socket's polls; their completions (-ECANCELED, or a result
+ * that won the race) arrive later and end the close. Submit now, before the
+ * caller closes the descriptor whose number a new socket may then reuse. */
+static void uring_forget(mp__reactor *r, mp__sock *s) {
+  if (!s->watching) return;
+  uring_port *p = MP_CONTAINER_OF(r, uring_port, reactor);
+  for (unsigned ev = MP__EV_READ; ev <= MP__EV_WRITE; ev <<= 1) {
+    if (!(s->watching & ev)) continue;
+    struct io_uring_sqe *sqe = get_sqe(p);
+    if (!sqe) continue; /* the poll then ends when the descriptor closes */
+    io_uring_prep_poll_remove(sqe, (uint64_t)(uintptr_t)s | ev);
+    io_uring_sqe_set_data64(sqe, IGNORE_TAG);
   }
-  report_start(p, rc < 0 ? mp__from_errno(-rc) : 0);
-  if (rc < 0) return;
+  io_uring_submit(&p->ring);
+}
 
-  while (!atomic_load(&p->stopping)) {
-    rc = io_uring_submit_and_wait(&p->ring, 1);
-    if (rc < 0 && rc != -EINTR && rc != -EAGAIN && rc != -EBUSY) break;
-    struct io_uring_cqe *cqe;
-    unsigned head, seen = 0;
-    int rearm = 0;
-    io_uring_for_each_cqe(&p->ring, head, cqe) {
-      seen++;
-      if (io_uring_cqe_get_data64(cqe) == WAKE_TAG) rearm = 1;
-    }
-    io_uring_cq_advance(&p->ring, seen);
-    if (rearm && !atomic_load(&p->stopping) && arm_wake_read(p) < 0) break;
+/* A poll's completion: which direction ended, and what it found. */
+static void poll_done(uint64_t tag, int res) {
+  mp__sock *s = (mp__sock *)(uintptr_t)(tag & ~EV_MASK);
+  unsigned ev = (unsigned)(tag & EV_MASK);
+  unsigned ready = 0;
+  if (res < 0) {
+    /* Cancelled: nothing is ready. Any other error: let the calls see it. */
+    ready = res == -ECANCELED ? 0 : MP__EV_READ | MP__EV_WRITE;
+  } else {
+    if (res & (POLLIN | POLLRDHUP | POLLERR | POLLHUP)) ready |= MP__EV_READ;
+    if (res & (POLLOUT | POLLERR | POLLHUP)) ready |= MP__EV_WRITE;
   }
-  io_uring_queue_exit(&p->ring);
+  mp__sock_unwatched(s, ev, ready);
+}
+
+static void uring_io_poll(mp_port *port, int64_t timeout_ms) {
+  uring_port *p = (uring_port *)port;
+  if (timeout_ms == 0) {
+    io_uring_submit_and_get_events(&p->ring);
+  } else if (timeout_ms < 0) {
+    io_uring_submit_and_wait(&p->ring, 1);
+  } else {
+    struct __kernel_timespec ts = {.tv_sec = timeout_ms / 1000,
+                                   .tv_nsec = (timeout_ms % 1000) * 1000000};
+    struct io_uring_cqe *unused;
+    io_uring_submit_and_wait_timeout(&p->ring, &unused, 1, &ts, NULL);
+  }
+  struct io_uring_cqe *cqe;
+  unsigned head, seen = 0;
+  int rearm = 0;
+  io_uring_for_each_cqe(&p->ring, head, cqe) {
+    seen++;
+    uint64_t tag = io_uring_cqe_get_data64(cqe);
+    if (tag == WAKE_TAG) {
+      rearm = 1;
+    } else if (tag != IGNORE_TAG) {
+      poll_done(tag, cqe->res);
+    }
+  }
+  io_uring_cq_advance(&p->ring, seen);
+  if (rearm) arm_wake_read(p);
+}
+
+static void uring_io_wake(mp_port *port) {
+  uring_port *p = (uring_port *)port;
+  uint64_t one = 1;
+  /* EAGAIN means the counter is already non-zero: io_poll will wake. */
+  if (write(p->wake_fd, &one, sizeof one) < 0) return;
 }
 
 static int uring_available(void) {
@@ -112,25 +162,12 @@ static int uring_available(void) {
   int ok = 0;
   struct io_uring_probe *probe = io_uring_get_probe_ring(&ring);
   if (probe) {
-    ok = io_uring_opcode_supported(probe, IORING_OP_READ);
+    ok = io_uring_opcode_supported(probe, IORING_OP_READ) &&
+         io_uring_opcode_supported(probe, IORING_OP_POLL_ADD);
     io_uring_free_probe(probe);
   }
   io_uring_queue_exit(&ring);
   return ok;
-}
-
-static void uring_wake_owner(uring_port *p) {
-  uint64_t one = 1;
-  /* EAGAIN means the counter is already non-zero: the owner will wake. */
-  if (write(p->wake_fd, &one, sizeof one) < 0) return;
-}
-
-static void uring_free(uring_port *p) {
-  mp__pq_destroy(&p->pq.queue);
-  mp__cond_destroy(&p->started);
-  mp__mutex_destroy(&p->start_lock);
-  close(p->wake_fd);
-  free(p);
 }
 
 static int uring_open(mp_port **out) {
@@ -142,41 +179,39 @@ static int uring_open(mp_port **out) {
     free(p);
     return err;
   }
-  mp__pq_init(&p->pq.queue, NULL);
-  mp__mutex_init(&p->start_lock);
-  mp__cond_init(&p->started);
-  atomic_init(&p->stopping, 0);
-  int rc = mp__thread_start(&p->owner, owner_main, p);
+  int rc = ring_setup(&p->ring);
   if (rc < 0) {
-    uring_free(p);
+    close(p->wake_fd);
+    free(p);
+    return mp__from_errno(-rc);
+  }
+  rc = arm_wake_read(p);
+  if (rc == 0) rc = io_uring_submit(&p->ring) < 0 ? MP_EIO : 0;
+  if (rc < 0) {
+    io_uring_queue_exit(&p->ring);
+    close(p->wake_fd);
+    free(p);
     return rc;
   }
-  mp__mutex_lock(&p->start_lock);
-  while (!p->start_state)
-    mp__cond_wait(&p->started, &p->start_lock, -1);
-  rc = p->start_result;
-  mp__mutex_unlock(&p->start_lock);
-  if (rc < 0) {
-    mp__thread_join(p->owner);
-    uring_free(p);
-    return rc;
-  }
+  mp__pq_init(&p->pq.queue);
+  p->reactor.watch = uring_watch;
+  p->reactor.forget = uring_forget;
   p->pq.base.backend = &mp__port_uring;
+  p->pq.base.reactor = &p->reactor;
   *out = &p->pq.base;
   return 0;
 }
 
 static void uring_shutdown(mp_port *port) {
-  uring_port *p = (uring_port *)port;
-  mp__pq_shutdown(&p->pq.queue);
-  atomic_store(&p->stopping, 1);
-  uring_wake_owner(p);
+  mp__pq_shutdown(&((uring_port *)port)->pq.queue);
 }
 
 static void uring_close(mp_port *port) {
   uring_port *p = (uring_port *)port;
-  mp__thread_join(p->owner);
-  uring_free(p);
+  io_uring_queue_exit(&p->ring);
+  mp__pq_destroy(&p->pq.queue);
+  close(p->wake_fd);
+  free(p);
 }
 
 const mp_port_backend mp__port_uring = {
@@ -187,4 +222,6 @@ const mp_port_backend mp__port_uring = {
     .wait = mp__pq_port_wait,
     .shutdown = uring_shutdown,
     .close = uring_close,
+    .io_poll = uring_io_poll,
+    .io_wake = uring_io_wake,
 };

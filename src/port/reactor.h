@@ -1,0 +1,38 @@
+/* reactor.h: the Linux ports' kernel side, run by the Lua thread.
+ *
+ * Kernel I/O on Linux is readiness-driven (see sock.h), and the thread
+ * that waits for readiness is the Lua thread itself: when it has nothing
+ * to run it sleeps in the backend's io_poll (epoll_wait, or io_uring's
+ * submit-and-wait), and ready sockets finish their parked ops right there,
+ * into the reactor's done list. No other thread touches a socket, and a
+ * completion reaches its callback without crossing threads. The port's
+ * workers still carry posted packets (timers, mp_post); when one hands a
+ * batch to a Lua thread that sleeps in io_poll, io_wake stops the poll.
+ */
+#ifndef MP_REACTOR_H
+#define MP_REACTOR_H
+
+#include "port/sock.h"
+
+typedef struct mp__reactor {
+  mp_op *done_head, *done_tail; /* completed ops, not yet handed to the loop */
+  /* Make the kernel report ev (MP__EV_…) on s when it becomes ready, at
+   * least once after this call. Returns 0 or an MP_E… code. */
+  int (*watch)(struct mp__reactor *r, mp__sock *s, unsigned ev);
+  /* s is closing: stop watching it. Sockets still watched afterwards (a
+   * cancel on its way) are reported through mp__sock_unwatched. */
+  void (*forget)(struct mp__reactor *r, mp__sock *s);
+} mp__reactor;
+
+/* Queue op's completion with result. */
+void mp__reactor_complete(mp__reactor *r, mp_op *op, int result);
+/* Take every completed op as a chain, oldest first (NULL if none). */
+mp_op *mp__reactor_take(mp__reactor *r, mp_op **tail);
+
+/* From a backend's io_poll: the kernel reports ev ready on s. */
+void mp__sock_ready(mp__sock *s, unsigned ev);
+/* From a backend: it no longer watches ev on s (a one-shot watch fired or
+ * was cancelled); ready is what it found (0 if cancelled). */
+void mp__sock_unwatched(mp__sock *s, unsigned ev, unsigned ready);
+
+#endif

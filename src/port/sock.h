@@ -1,0 +1,98 @@
+/* sock.h: TCP sockets on the port, as overlapped operations.
+ *
+ * The shape is IOCP's: an operation is started with an mp_op and ends with
+ * exactly one completion of that op on the Lua thread (op->result: >= 0 or
+ * an MP_E… code), also when it fails at once or is cancelled. The ops are
+ * AcceptEx, ConnectEx, WSASend and the zero-byte WSARecv: a socket waits
+ * for data without pinning a buffer, and the reader then takes what is
+ * there with mp__sock_recv into a buffer it shares with every socket.
+ *
+ * On Linux (sock_posix.c) the operations are readiness-driven: the system
+ * call is tried first, and only when it would block does the op park on
+ * the socket until the backend's reactor (epoll or io_uring poll) reports
+ * it ready. At most one read-side op (accept or wait_readable) and one
+ * write-side op (send or connect) may be in flight per socket: callers keep
+ * their own queues, which also keeps bytes in order (DESIGN.md rule 7).
+ *
+ * Everything here runs on the Lua thread, the one that opened the port.
+ */
+#ifndef MP_SOCK_H
+#define MP_SOCK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "port/port.h"
+
+#ifdef _WIN32
+#include <winsock2.h>
+#include <ws2tcpip.h>
+#else
+#include <sys/socket.h>
+#endif
+
+typedef struct mp__sock {
+  struct mp__reactor *reactor;
+  int fd;               /* -1 once closed */
+  uint8_t ready;        /* MP__EV_… the reactor reported and no call has used up */
+  uint8_t watching;     /* MP__EV_… the backend watches for this socket */
+  uint8_t closing;      /* mp__sock_close was called */
+  uint8_t reader_kind;  /* what the parked reader is doing */
+  uint8_t writer_kind;  /* what the parked writer is doing */
+  mp_op *reader;        /* parked accept or wait_readable */
+  mp_op *writer;        /* parked send or connect */
+  mp_op *close_op;      /* completes when the kernel holds nothing of this socket */
+  const char *send_buf; /* the parked send's bytes... */
+  size_t send_len;      /* ...how many... */
+  size_t send_done;     /* ...and how many have gone */
+} mp__sock;
+
+/* Readiness, as the reactor reports it. */
+enum { MP__EV_READ = 1, MP__EV_WRITE = 2 };
+
+/* Socket options for mp__sock_setopt. */
+enum { MP__OPT_NODELAY, MP__OPT_KEEPALIVE };
+
+/* Create a non-blocking TCP socket of family (AF_INET or AF_INET6). */
+int mp__sock_open(mp__sock *s, mp_port *port, int family);
+/* Take over fd, a connected socket from an accept op's result. */
+void mp__sock_adopt(mp__sock *s, mp_port *port, int fd);
+/* Close an accepted socket that nobody took over. */
+void mp__sock_discard(int fd);
+
+/* Bind s to addr and listen. reuseport: let other sockets bind the same
+ * port (SO_REUSEPORT) for several processes behind one port. */
+int mp__sock_listen(mp__sock *s, const struct sockaddr *addr, socklen_t len, int backlog,
+                    int reuseport);
+/* The socket's own (peer = 0) or its peer's (peer = 1) address. */
+int mp__sock_address(mp__sock *s, int peer, struct sockaddr_storage *out);
+/* Set an option; keepalive_secs is the idle time before probes (0: keep the
+ * system's). */
+int mp__sock_setopt(mp__sock *s, int option, int on, int keepalive_secs);
+
+/* Overlapped operations: each gives exactly one completion of op. */
+/* Accept one connection: result is its descriptor (mp__sock_adopt it). */
+void mp__sock_accept(mp__sock *s, mp_op *op);
+/* Connect to addr: result 0 once connected. */
+void mp__sock_connect(mp__sock *s, mp_op *op, const struct sockaddr *addr, socklen_t len);
+/* The zero-byte read: result 0 when data, EOF or an error is waiting. */
+void mp__sock_wait_readable(mp__sock *s, mp_op *op);
+/* Send all len bytes of buf (it must stay valid until the completion):
+ * result len, or the error that stopped it. */
+void mp__sock_send(mp__sock *s, mp_op *op, const char *buf, size_t len);
+/* End a parked wait_readable or accept early: it completes with
+ * MP_ECANCELED (or with its result, if that came first). */
+void mp__sock_cancel_read(mp__sock *s);
+/* Close: parked ops complete with MP_ECANCELED, then op completes once the
+ * kernel no longer refers to s; only then may s be freed. */
+void mp__sock_close(mp__sock *s, mp_op *op);
+
+/* Synchronous, non-blocking calls for the reader and writer themselves. */
+/* Receive up to len bytes: the count, 0 at EOF, MP_EAGAIN or an error. */
+int mp__sock_recv(mp__sock *s, char *buf, size_t len);
+/* Send what the socket takes now of buf: the count (0 if none) or an error. */
+int mp__sock_try_send(mp__sock *s, const char *buf, size_t len);
+/* Half-close: no more sends (SHUT_WR). */
+int mp__sock_shutdown(mp__sock *s);
+
+#endif
