@@ -22,6 +22,8 @@ typedef struct mp__bind {
   lua_State *L;
   int msgh;
   int on_error_ref; /* registry ref of the error handler, or LUA_NOREF */
+  struct mp__tcp_handle *tcp_handles; /* every socket handle not yet freed */
+  char *read_buf; /* where every socket's reads land, allocated on first use */
 } mp__bind;
 
 /* The context of the module function being called (its upvalue 1). */
@@ -61,6 +63,9 @@ void mp__bind_metatable(lua_State *L, const char *tname, const luaL_Reg *methods
 void mp__bind_open_loop(lua_State *L);
 void mp__bind_open_errors(lua_State *L);
 void mp__bind_open_timer(lua_State *L);
+void mp__bind_open_tcp(lua_State *L);
+/* Free every socket handle still allocated (lua_close). */
+void mp__tcp_free_all(mp__bind *b);
 
 /* Register funcs into the table at -2 with the context userdata at -1 as
  * their upvalue; leaves the stack as it found it. */

@@ -47,6 +47,11 @@ void mp__bind_setfuncs(lua_State *L, const luaL_Reg *funcs) {
 static int loop_gc(lua_State *L) {
   mp__bind *b = luaL_checkudata(L, 1, MP__LOOP_META);
   if (b->loop) {
+    /* Every handle's __gc has run (they are newer): what is left waits
+     * for completions that will never come now. */
+#ifndef _WIN32 /* TCP on IOCP: not yet */
+    mp__tcp_free_all(b);
+#endif
     mp__loop_free(b->loop);
     b->loop = NULL;
   }
@@ -62,6 +67,8 @@ static void push_context(lua_State *L) {
   b->L = NULL;
   b->msgh = 0;
   b->on_error_ref = LUA_NOREF;
+  b->tcp_handles = NULL;
+  b->read_buf = NULL;
   if (luaL_newmetatable(L, MP__LOOP_META)) {
     lua_pushcfunction(L, loop_gc);
     lua_setfield(L, -2, "__gc");
@@ -85,6 +92,9 @@ int luaopen_moonport_core(lua_State *L) {
   mp__bind_open_loop(L);
   mp__bind_open_errors(L);
   mp__bind_open_timer(L);
+#ifndef _WIN32
+  mp__bind_open_tcp(L);
+#endif
   lua_pop(L, 1);
   lua_pushliteral(L, MOONPORT_VERSION);
   lua_setfield(L, -2, "version");

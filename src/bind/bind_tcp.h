@@ -1,0 +1,145 @@
+/* bind_tcp.h: what the parts of mp.tcp share: connections, servers, their
+ * options, and the handle list that lets the loop free what Lua left behind.
+ *
+ * A handle's userdata holds only a pointer to its C state, because the
+ * state must outlive the userdata: its ops belong to the port until their
+ * completions come (DESIGN.md rule 2), so a collected or closed handle is
+ * freed by the last of them, never by the GC. While a handle has work
+ * under way (reading, writes queued, connecting, accepting) it anchors its
+ * userdata in the registry (self_ref), so Lua cannot collect it mid-way;
+ * an idle handle that the script forgot is collected and closed.
+ */
+#ifndef MP_BIND_TCP_H
+#define MP_BIND_TCP_H
+
+#include "bind/bind.h"
+#include "core/timers.h"
+#include "port/sock.h"
+
+#define MP__TCP_META "moonport.tcp"
+#define MP__TCP_SERVER_META "moonport.tcp_server"
+
+/* What connections are made with (mp.tcp.connect opts, or a server's for
+ * the connections it accepts). Times in milliseconds, 0 for none. */
+typedef struct mp__tcp_opts {
+  uint32_t high_water;  /* write() returns false from here on */
+  uint32_t write_limit; /* write() refuses data that would pass this */
+  uint32_t read_timeout;
+  uint32_t write_timeout;
+  uint32_t connect_timeout;
+  int backlog;
+  int reuseport;
+} mp__tcp_opts;
+
+/* Every connection and server, for the loop's teardown at lua_close. */
+typedef struct mp__tcp_handle {
+  struct mp__tcp_handle *prev, *next;
+  mp__bind *b;
+  struct mp__tcp_handle **slot; /* the userdata's pointer here, NULLed at free */
+  void (*close)(lua_State *L, struct mp__tcp_handle *h); /* the kind's close() */
+  void (*free)(struct mp__tcp_handle *h); /* the kind's own cleanup, then free() */
+  mp__sock sock;
+  mp_op close_op;
+  int self_ref;   /* registry ref anchoring the userdata, or LUA_NOREF */
+  int inflight;   /* started ops whose completion has not come */
+  uint8_t closed; /* close() was called (by the script or the GC) */
+} mp__tcp_handle;
+
+typedef struct mp__tcp_write mp__tcp_write;
+typedef struct mp__tcp_timeouts mp__tcp_timeouts;
+
+typedef struct mp__tcp_conn {
+  mp__tcp_handle h; /* first */
+  mp_op read_op;    /* the zero-byte read, or nothing */
+  mp_op write_op;   /* the send of the queue's head, or the connect */
+  mp__tcp_write *wq_head, *wq_tail;
+  size_t wq_bytes; /* bytes queued and not yet sent */
+  mp__tcp_opts opts;
+  mp__tcp_timeouts *timeouts; /* allocated on first use */
+  int read_cb;                /* registry refs, or LUA_NOREF */
+  int drain_cb;
+  int connect_cb;
+  int write_error; /* set once a send failed: later writes fail with it */
+  uint8_t read_mode; /* READ_… below */
+  uint8_t reading;   /* read_op is in flight */
+  uint8_t writing;   /* write_op is in flight */
+  uint8_t connecting;
+  uint8_t shut;       /* shutdown() asked: no more writes */
+  uint8_t need_drain; /* write() returned false: call on_drain once empty */
+} mp__tcp_conn;
+
+enum { MP__READ_OFF, MP__READ_ONCE, MP__READ_ON };
+/* connecting: 0 when not, else one of these. */
+enum { MP__CONNECT_PENDING = 1, MP__CONNECT_TIMED_OUT };
+
+/* Handles. */
+/* Push a new userdata of metatable tname for h (allocated, zeroed but for
+ * what the caller set) and link h into the loop's list. */
+void mp__tcp_handle_push(lua_State *L, mp__tcp_handle *h, const char *tname);
+/* The handle of the userdata at idx (checked against tname): NULL once it
+ * has been freed, which only a closed handle can be. */
+mp__tcp_handle *mp__tcp_handle_check(lua_State *L, int idx, const char *tname);
+/* Push the anchored userdata of h. */
+void mp__tcp_push_self(lua_State *L, mp__tcp_handle *h);
+/* Anchor (want = 1, userdata at idx) or release the handle's userdata. */
+void mp__tcp_anchor(lua_State *L, mp__tcp_handle *h, int want, int idx);
+/* Count a started op: it keeps the loop running and the handle allocated. */
+void mp__tcp_op_started(mp__tcp_handle *h);
+/* Count its completion; frees the handle if closed and nothing is left.
+ * Returns 1 if the handle is still allocated (and not closed). */
+int mp__tcp_op_done(mp__tcp_handle *h);
+/* __gc of both kinds: close if open, and forget the userdata. */
+int mp__tcp_handle_gc(lua_State *L);
+/* Close the socket; the handle is freed when its last op completes. The
+ * kinds' close functions end with this. */
+void mp__tcp_handle_close(lua_State *L, mp__tcp_handle *h);
+
+/* Connections. */
+/* A new connection, its userdata pushed, its socket not yet open. */
+mp__tcp_conn *mp__tcp_conn_new(lua_State *L, const mp__tcp_opts *opts);
+/* Fail every queued write: their callbacks get err. */
+void mp__tcp_write_fail_all(mp__tcp_conn *c, int err);
+/* Free the queue without calling anything (the loop is going away). */
+void mp__tcp_write_free_all(mp__tcp_conn *c);
+/* The connect has ended (write_op's completion while connecting). */
+void mp__tcp_connect_done(mp_loop *loop, mp_op *op);
+/* Start sending the queue's head if nothing is being sent. */
+void mp__tcp_write_pump(mp__tcp_conn *c);
+/* Whether the conn needs its anchor: it reads, writes or connects. */
+int mp__tcp_conn_busy(const mp__tcp_conn *c);
+/* Re-check the anchor after a completion (no userdata on the stack: it
+ * can only be dropped here). */
+void mp__tcp_conn_settle(mp__tcp_conn *c);
+/* Stop reading and report err to the read callback (timeouts). */
+void mp__tcp_read_fail(mp__tcp_conn *c, int err);
+
+/* Timeouts (bind_tcp_timeout.c). */
+/* Note activity and (re)arm the read or write timeout as needed. */
+void mp__tcp_timeout_read_active(mp__tcp_conn *c);
+void mp__tcp_timeout_write_active(mp__tcp_conn *c);
+/* Arm the connect timeout. */
+void mp__tcp_timeout_connect(mp__tcp_conn *c);
+/* Cancel whatever is armed (close). */
+void mp__tcp_timeout_cancel(mp__tcp_conn *c);
+void mp__tcp_timeouts_free(mp__tcp_conn *c);
+
+/* Options and addresses (bind_tcp_addr.c). */
+/* Read opts (table at idx, or none) over the defaults. Raises on bad ones. */
+void mp__tcp_read_opts(lua_State *L, int idx, mp__tcp_opts *opts);
+/* Parse host (arg hidx) and port (arg hidx + 1). Raises on a bad port;
+ * returns MP_EAI_NONAME for a host that is not an address or localhost. */
+int mp__tcp_parse_addr(lua_State *L, int hidx, struct sockaddr_storage *out, socklen_t *len);
+/* Push host, port of addr; returns 2. */
+int mp__tcp_push_addr(lua_State *L, const struct sockaddr_storage *addr);
+/* Push nil, "ENAME: what: message", "ENAME"; returns 3. */
+int mp__tcp_push_fail(lua_State *L, int err, const char *what);
+/* Push "ENAME: what: message" (a callback's err). */
+void mp__tcp_push_err(lua_State *L, int err, const char *what);
+
+/* conn:write, conn:on_drain, conn:shutdown and conn:write_queue_size. */
+extern const luaL_Reg mp__tcp_write_methods[];
+
+void mp__bind_open_tcp_conn(lua_State *L);
+void mp__bind_open_tcp_server(lua_State *L);
+
+#endif

@@ -1,0 +1,94 @@
+/* bind_tcp_handle.c: the life of a socket handle (see bind_tcp.h). */
+#include <stdlib.h>
+
+#include "bind/bind_tcp.h"
+
+void mp__tcp_handle_push(lua_State *L, mp__tcp_handle *h, const char *tname) {
+  mp__bind *b = mp__bind_get(L);
+  mp__tcp_handle **slot = lua_newuserdatauv(L, sizeof *slot, 0);
+  *slot = h;
+  luaL_setmetatable(L, tname);
+  h->slot = slot;
+  h->b = b;
+  h->self_ref = LUA_NOREF;
+  h->sock.fd = -1;
+  h->next = b->tcp_handles;
+  if (h->next) h->next->prev = h;
+  b->tcp_handles = h;
+}
+
+mp__tcp_handle *mp__tcp_handle_check(lua_State *L, int idx, const char *tname) {
+  return *(mp__tcp_handle **)luaL_checkudata(L, idx, tname);
+}
+
+void mp__tcp_anchor(lua_State *L, mp__tcp_handle *h, int want, int idx) {
+  if (want && h->self_ref == LUA_NOREF) {
+    lua_pushvalue(L, idx);
+    h->self_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+  } else if (!want && h->self_ref != LUA_NOREF) {
+    luaL_unref(L, LUA_REGISTRYINDEX, h->self_ref);
+    h->self_ref = LUA_NOREF;
+  }
+}
+
+void mp__tcp_push_self(lua_State *L, mp__tcp_handle *h) {
+  lua_rawgeti(L, LUA_REGISTRYINDEX, h->self_ref);
+}
+
+static void handle_free(mp__tcp_handle *h) {
+  mp__bind *b = h->b;
+  if (h->prev) {
+    h->prev->next = h->next;
+  } else {
+    b->tcp_handles = h->next;
+  }
+  if (h->next) h->next->prev = h->prev;
+  if (h->slot) *h->slot = NULL;
+  h->free(h);
+}
+
+void mp__tcp_op_started(mp__tcp_handle *h) {
+  h->inflight++;
+  mp_loop_ref(h->b->loop);
+}
+
+int mp__tcp_op_done(mp__tcp_handle *h) {
+  h->inflight--;
+  mp_loop_unref(h->b->loop);
+  if (h->closed) {
+    if (h->inflight == 0) handle_free(h);
+    return 0;
+  }
+  return 1;
+}
+
+static void close_done(mp_loop *loop, mp_op *op) {
+  (void)loop;
+  mp__tcp_op_done(MP_CONTAINER_OF(op, mp__tcp_handle, close_op));
+}
+
+void mp__tcp_handle_close(lua_State *L, mp__tcp_handle *h) {
+  if (h->closed) return;
+  h->closed = 1;
+  mp__tcp_anchor(L, h, 0, 0);
+  h->close_op.cb = close_done;
+  mp__tcp_op_started(h);
+  mp__sock_close(&h->sock, &h->close_op);
+}
+
+int mp__tcp_handle_gc(lua_State *L) {
+  mp__tcp_handle **slot = lua_touserdata(L, 1);
+  mp__tcp_handle *h = *slot;
+  if (!h) return 0;
+  h->slot = NULL;
+  *slot = NULL;
+  h->close(L, h);
+  return 0;
+}
+
+void mp__tcp_free_all(mp__bind *b) {
+  while (b->tcp_handles)
+    handle_free(b->tcp_handles);
+  free(b->read_buf);
+  b->read_buf = NULL;
+}
