@@ -19,25 +19,36 @@
 #define MP__TCP_META "moonport.tcp"
 #define MP__TCP_SERVER_META "moonport.tcp_server"
 
-/* What connections are made with (mp.tcp.connect opts, or a server's for
- * the connections it accepts). Times in milliseconds, 0 for none. */
-typedef struct mp__tcp_opts {
+/* What each connection keeps of its options (from mp.tcp.connect's opts,
+ * or its server's). Times in milliseconds, 0 for none. */
+typedef struct mp__tcp_conn_opts {
   uint32_t high_water;  /* write() returns false from here on */
   uint32_t write_limit; /* write() refuses data that would pass this */
   uint32_t read_timeout;
   uint32_t write_timeout;
+} mp__tcp_conn_opts;
+
+/* The options table of listen and connect. */
+typedef struct mp__tcp_opts {
+  mp__tcp_conn_opts conn;
   uint32_t connect_timeout;
   int backlog;
   int reuseport;
 } mp__tcp_opts;
+
+struct mp__tcp_handle;
+/* What differs between connections and servers. */
+typedef struct mp__tcp_kind {
+  void (*close)(lua_State *L, struct mp__tcp_handle *h); /* the kind's close() */
+  void (*free)(struct mp__tcp_handle *h);                /* its cleanup, then free() */
+} mp__tcp_kind;
 
 /* Every connection and server, for the loop's teardown at lua_close. */
 typedef struct mp__tcp_handle {
   struct mp__tcp_handle *prev, *next;
   mp__bind *b;
   struct mp__tcp_handle **slot; /* the userdata's pointer here, NULLed at free */
-  void (*close)(lua_State *L, struct mp__tcp_handle *h); /* the kind's close() */
-  void (*free)(struct mp__tcp_handle *h); /* the kind's own cleanup, then free() */
+  const mp__tcp_kind *kind;
   mp__sock sock;
   mp_op close_op;
   int self_ref;   /* registry ref anchoring the userdata, or LUA_NOREF */
@@ -53,8 +64,8 @@ typedef struct mp__tcp_conn {
   mp_op read_op;    /* the zero-byte read, or nothing */
   mp_op write_op;   /* the send of the queue's head, or the connect */
   mp__tcp_write *wq_head, *wq_tail;
-  size_t wq_bytes; /* bytes queued and not yet sent */
-  mp__tcp_opts opts;
+  uint32_t wq_bytes; /* bytes queued and not yet sent (<= write_limit) */
+  mp__tcp_conn_opts opts;
   mp__tcp_timeouts *timeouts; /* allocated on first use */
   int read_cb;                /* registry refs, or LUA_NOREF */
   int drain_cb;
@@ -96,7 +107,7 @@ void mp__tcp_handle_close(lua_State *L, mp__tcp_handle *h);
 
 /* Connections. */
 /* A new connection, its userdata pushed, its socket not yet open. */
-mp__tcp_conn *mp__tcp_conn_new(lua_State *L, const mp__tcp_opts *opts);
+mp__tcp_conn *mp__tcp_conn_new(lua_State *L, const mp__tcp_conn_opts *opts);
 /* Fail every queued write: their callbacks get err. */
 void mp__tcp_write_fail_all(mp__tcp_conn *c, int err);
 /* Free the queue without calling anything (the loop is going away). */
@@ -117,8 +128,8 @@ void mp__tcp_read_fail(mp__tcp_conn *c, int err);
 /* Note activity and (re)arm the read or write timeout as needed. */
 void mp__tcp_timeout_read_active(mp__tcp_conn *c);
 void mp__tcp_timeout_write_active(mp__tcp_conn *c);
-/* Arm the connect timeout. */
-void mp__tcp_timeout_connect(mp__tcp_conn *c);
+/* Arm the connect timeout of ms milliseconds. */
+void mp__tcp_timeout_connect(mp__tcp_conn *c, uint32_t ms);
 /* Cancel whatever is armed (close). */
 void mp__tcp_timeout_cancel(mp__tcp_conn *c);
 void mp__tcp_timeouts_free(mp__tcp_conn *c);

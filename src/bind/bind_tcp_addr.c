@@ -25,17 +25,17 @@ static uint32_t opt_uint(lua_State *L, int idx, const char *name, uint32_t dflt,
 }
 
 void mp__tcp_read_opts(lua_State *L, int idx, mp__tcp_opts *o) {
-  *o = (mp__tcp_opts){.high_water = DEFAULT_HIGH_WATER,
-                      .write_limit = DEFAULT_WRITE_LIMIT,
+  *o = (mp__tcp_opts){.conn = {.high_water = DEFAULT_HIGH_WATER, .write_limit = DEFAULT_WRITE_LIMIT},
                       .backlog = DEFAULT_BACKLOG};
   if (lua_isnoneornil(L, idx)) return;
   luaL_checktype(L, idx, LUA_TTABLE);
   const lua_Integer day_ms = 24 * 3600 * 1000;
-  o->high_water = opt_uint(L, idx, "high_water", o->high_water, 1, INT32_MAX);
-  o->write_limit = opt_uint(L, idx, "write_limit", o->write_limit, 1, INT32_MAX);
-  if (o->write_limit < o->high_water) o->write_limit = o->high_water;
-  o->read_timeout = opt_uint(L, idx, "read_timeout", 0, 0, day_ms);
-  o->write_timeout = opt_uint(L, idx, "write_timeout", 0, 0, day_ms);
+  mp__tcp_conn_opts *c = &o->conn;
+  c->high_water = opt_uint(L, idx, "high_water", c->high_water, 1, INT32_MAX);
+  c->write_limit = opt_uint(L, idx, "write_limit", c->write_limit, 1, INT32_MAX);
+  if (c->write_limit < c->high_water) c->write_limit = c->high_water;
+  c->read_timeout = opt_uint(L, idx, "read_timeout", 0, 0, day_ms);
+  c->write_timeout = opt_uint(L, idx, "write_timeout", 0, 0, day_ms);
   o->connect_timeout = opt_uint(L, idx, "timeout", 0, 0, day_ms);
   o->backlog = (int)opt_uint(L, idx, "backlog", DEFAULT_BACKLOG, 1, 65535);
   lua_getfield(L, idx, "reuseport");

@@ -33,12 +33,12 @@ static void conn_close(lua_State *L, mp__tcp_handle *h) {
   mp__tcp_handle_close(L, h);
 }
 
-mp__tcp_conn *mp__tcp_conn_new(lua_State *L, const mp__tcp_opts *opts) {
+mp__tcp_conn *mp__tcp_conn_new(lua_State *L, const mp__tcp_conn_opts *opts) {
   mp__tcp_conn *c = calloc(1, sizeof *c);
   if (!c) luaL_error(L, "moonport: out of memory");
   mp__tcp_handle_push(L, &c->h, MP__TCP_META);
-  c->h.close = conn_close;
-  c->h.free = conn_free;
+  static const mp__tcp_kind kind = {conn_close, conn_free};
+  c->h.kind = &kind;
   c->opts = *opts;
   c->read_cb = c->drain_cb = c->connect_cb = LUA_NOREF;
   return c;
@@ -272,8 +272,8 @@ static int conn_set_timeouts(lua_State *L) {
   if (!c) return 3;
   mp__tcp_opts parsed;
   mp__tcp_read_opts(L, 2, &parsed);
-  c->opts.read_timeout = parsed.read_timeout;
-  c->opts.write_timeout = parsed.write_timeout;
+  c->opts.read_timeout = parsed.conn.read_timeout;
+  c->opts.write_timeout = parsed.conn.write_timeout;
   if (c->read_mode != MP__READ_OFF && c->opts.read_timeout) mp__tcp_timeout_read_active(c);
   if (c->wq_head && c->opts.write_timeout) mp__tcp_timeout_write_active(c);
   lua_pushboolean(L, 1);

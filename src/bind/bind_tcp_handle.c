@@ -44,7 +44,7 @@ static void handle_free(mp__tcp_handle *h) {
   }
   if (h->next) h->next->prev = h->prev;
   if (h->slot) *h->slot = NULL;
-  h->free(h);
+  h->kind->free(h);
 }
 
 void mp__tcp_op_started(mp__tcp_handle *h) {
@@ -82,7 +82,7 @@ int mp__tcp_handle_gc(lua_State *L) {
   if (!h) return 0;
   h->slot = NULL;
   *slot = NULL;
-  h->close(L, h);
+  h->kind->close(L, h);
   return 0;
 }
 

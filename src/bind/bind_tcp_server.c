@@ -16,7 +16,7 @@ typedef struct tcp_server {
   mp__tcp_handle h; /* first */
   mp_op accept_op;
   mp__timer retry;
-  mp__tcp_opts opts;  /* for the connections it accepts */
+  mp__tcp_conn_opts opts; /* for the connections it accepts */
   int on_connection;  /* registry ref, or LUA_NOREF: accept only when asked */
   int accept_cb;      /* the one-shot accept's callback, or LUA_NOREF */
   uint8_t accepting;  /* accept_op is in flight */
@@ -123,9 +123,9 @@ static int tcp_listen(lua_State *L) {
   tcp_server *s = calloc(1, sizeof *s);
   if (!s) return luaL_error(L, "moonport: out of memory");
   mp__tcp_handle_push(L, &s->h, MP__TCP_SERVER_META);
-  s->h.close = server_close;
-  s->h.free = server_free;
-  s->opts = opts;
+  static const mp__tcp_kind kind = {server_close, server_free};
+  s->h.kind = &kind;
+  s->opts = opts.conn;
   s->on_connection = s->accept_cb = LUA_NOREF;
   s->retry.heap_index = MP__TIMER_NOT_IN_HEAP;
   mp__bind *b = mp__bind_get(L);
@@ -197,11 +197,11 @@ static int tcp_connect(lua_State *L) {
   mp__tcp_read_opts(L, 4, &opts);
   if (rc < 0) return mp__tcp_push_fail(L, rc, "connect");
   mp__bind *b = mp__bind_get(L);
-  mp__tcp_conn *c = mp__tcp_conn_new(L, &opts);
+  mp__tcp_conn *c = mp__tcp_conn_new(L, &opts.conn);
   int conn_idx = lua_gettop(L);
   rc = mp__sock_open(&c->h.sock, b->loop->port, addr.ss_family);
   if (rc < 0) {
-    c->h.close(L, &c->h);
+    c->h.kind->close(L, &c->h);
     return mp__tcp_push_fail(L, rc, "connect");
   }
   lua_pushvalue(L, 3);
@@ -211,7 +211,7 @@ static int tcp_connect(lua_State *L) {
   c->write_op.cb = mp__tcp_connect_done;
   mp__tcp_op_started(&c->h);
   mp__sock_connect(&c->h.sock, &c->write_op, (struct sockaddr *)&addr, addr_len);
-  if (opts.connect_timeout) mp__tcp_timeout_connect(c);
+  if (opts.connect_timeout) mp__tcp_timeout_connect(c, opts.connect_timeout);
   lua_settop(L, conn_idx);
   return 1;
 }

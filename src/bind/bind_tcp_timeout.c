@@ -70,7 +70,7 @@ static void write_timed_out(mp__tcp_conn *c) {
   c->write_error = MP_ETIMEDOUT;
   mp__tcp_write_fail_all(c, MP_ETIMEDOUT);
   if (c->read_mode != MP__READ_OFF) mp__tcp_read_fail(c, MP_ETIMEDOUT);
-  c->h.close(c->h.b->L, &c->h);
+  c->h.kind->close(c->h.b->L, &c->h);
 }
 
 static void write_fired(mp_loop *loop, mp_op *op) {
@@ -81,7 +81,7 @@ static void write_fired(mp_loop *loop, mp_op *op) {
   if (c->connecting) {
     /* The connect's completion (cancelled by the close) reports it. */
     c->connecting = MP__CONNECT_TIMED_OUT;
-    c->h.close(c->h.b->L, &c->h);
+    c->h.kind->close(c->h.b->L, &c->h);
   } else if (c->wq_head && c->opts.write_timeout) {
     uint64_t due = t->write_last + (uint64_t)c->opts.write_timeout * 1000000u;
     if (mp__now_ns() < due) {
@@ -111,9 +111,9 @@ void mp__tcp_timeout_write_active(mp__tcp_conn *c) {
   if (t) touch(c, &t->write, &t->write_last, c->opts.write_timeout, write_fired);
 }
 
-void mp__tcp_timeout_connect(mp__tcp_conn *c) {
+void mp__tcp_timeout_connect(mp__tcp_conn *c, uint32_t ms) {
   mp__tcp_timeouts *t = get(c);
-  if (t) touch(c, &t->write, &t->write_last, c->opts.connect_timeout, write_fired);
+  if (t) touch(c, &t->write, &t->write_last, ms, write_fired);
 }
 
 void mp__tcp_timeout_cancel(mp__tcp_conn *c) {

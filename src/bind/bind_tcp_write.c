@@ -16,7 +16,7 @@
 
 struct mp__tcp_write {
   mp__tcp_write *next;
-  size_t len;       /* bytes still to send, in data */
+  uint32_t len;     /* bytes still to send, in data (<= write_limit) */
   int cb;           /* registry ref of the callback, or LUA_NOREF */
   uint8_t shutdown; /* not data: the half-close, after everything before it */
   char data[];
@@ -104,7 +104,7 @@ static mp__tcp_write *enqueue(lua_State *L, mp__tcp_conn *c, const char *data, s
   mp__tcp_write *w = malloc(sizeof *w + len);
   if (!w) luaL_error(L, "moonport: out of memory");
   w->next = NULL;
-  w->len = len;
+  w->len = (uint32_t)len;
   w->cb = LUA_NOREF;
   w->shutdown = 0;
   memcpy(w->data, data, len);
@@ -114,7 +114,7 @@ static mp__tcp_write *enqueue(lua_State *L, mp__tcp_conn *c, const char *data, s
     c->wq_head = w;
   }
   c->wq_tail = w;
-  c->wq_bytes += len;
+  c->wq_bytes += (uint32_t)len;
   return w;
 }
 
@@ -162,7 +162,7 @@ static int conn_write(lua_State *L) {
   if (!lua_isnoneornil(L, 3)) luaL_checktype(L, 3, LUA_TFUNCTION);
   mp__tcp_conn *c = writable_conn(L, "write");
   if (!c) return 3;
-  if (c->wq_bytes + len > c->opts.write_limit)
+  if (len > c->opts.write_limit - c->wq_bytes)
     return mp__tcp_push_fail(L, MP_ENOBUFS, "write queue full");
   size_t sent = 0;
   if (!c->wq_head && !c->writing && !c->connecting) {

@@ -39,12 +39,14 @@ typedef struct mp__sock {
   uint8_t closing;      /* mp__sock_close was called */
   uint8_t reader_kind;  /* what the parked reader is doing */
   uint8_t writer_kind;  /* what the parked writer is doing */
-  mp_op *reader;        /* parked accept or wait_readable */
+  union {
+    mp_op *reader;   /* parked accept or wait_readable */
+    mp_op *close_op; /* once closing: completes when the kernel holds nothing of s */
+  };
   mp_op *writer;        /* parked send or connect */
-  mp_op *close_op;      /* completes when the kernel holds nothing of this socket */
   const char *send_buf; /* the parked send's bytes... */
-  size_t send_len;      /* ...how many... */
-  size_t send_done;     /* ...and how many have gone */
+  uint32_t send_len;    /* ...how many... */
+  uint32_t send_done;   /* ...and how many have gone */
 } mp__sock;
 
 /* Readiness, as the reactor reports it. */
@@ -77,8 +79,8 @@ void mp__sock_accept(mp__sock *s, mp_op *op);
 void mp__sock_connect(mp__sock *s, mp_op *op, const struct sockaddr *addr, socklen_t len);
 /* The zero-byte read: result 0 when data, EOF or an error is waiting. */
 void mp__sock_wait_readable(mp__sock *s, mp_op *op);
-/* Send all len bytes of buf (it must stay valid until the completion):
- * result len, or the error that stopped it. */
+/* Send all len (< 2 GiB) bytes of buf (it must stay valid until the
+ * completion): result len, or the error that stopped it. */
 void mp__sock_send(mp__sock *s, mp_op *op, const char *buf, size_t len);
 /* End a parked wait_readable or accept early: it completes with
  * MP_ECANCELED (or with its result, if that came first). */

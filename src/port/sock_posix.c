@@ -119,7 +119,7 @@ static void run_send(mp__sock *s, mp_op *op) {
       park(s, &s->writer, op, MP__EV_WRITE);
       return;
     }
-    s->send_done += (size_t)n;
+    s->send_done += (uint32_t)n;
   }
   mp__reactor_complete(s->reactor, op, (int)s->send_len);
 }
@@ -153,7 +153,7 @@ void mp__sock_connect(mp__sock *s, mp_op *op, const struct sockaddr *addr, sockl
 
 void mp__sock_send(mp__sock *s, mp_op *op, const char *buf, size_t len) {
   s->send_buf = buf;
-  s->send_len = len;
+  s->send_len = (uint32_t)len;
   s->send_done = 0;
   run_send(s, op);
 }
@@ -193,7 +193,7 @@ void mp__sock_unwatched(mp__sock *s, unsigned ev, unsigned ready) {
 }
 
 void mp__sock_cancel_read(mp__sock *s) {
-  if (!s->reader) return;
+  if (s->closing || !s->reader) return;
   mp_op *op = s->reader;
   s->reader = NULL;
   mp__reactor_complete(s->reactor, op, MP_ECANCELED);
