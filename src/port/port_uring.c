@@ -3,12 +3,20 @@
  * liburing is not safe for several submitters or reapers on one ring, so one
  * thread owns the ring (DESIGN.md rule 8): the thread that opens the port,
  * which is the Lua thread. It submits and reaps in io_poll, the reactor of
- * reactor.h: sockets wait for readiness with one-shot IORING_OP_POLL_ADD
- * ops, and an eventfd read stays armed so that io_wake (any thread) can end
- * the wait. Posted packets never enter the ring: they queue in the packet
+ * reactor.h: sockets wait for readiness with IORING_OP_POLL_ADD ops, and a
+ * multishot poll stays armed on an eventfd so that io_wake (any thread) can
+ * end the wait. The eventfd is drained with read(2), not with an io_uring
+ * read: on some kernels an io_uring read of a non-blocking eventfd
+ * completes at once with -EAGAIN, which would turn every wait into a spin.
+ * A socket's read poll is multishot (5.13; edge-triggered, like the epoll
+ * backend): armed once, it reports every new arrival, so a connection that
+ * reads all day costs no SQE per read. Write polls are one-shot: a writer
+ * waits only when the socket's buffer is full. Posted packets never enter the ring: they queue in the packet
  * queue that the workers wait on.
  *
- * Kernel gate: Linux 5.6 (IORING_OP_READ, used on the eventfd). The setup
+ * Kernel gate: Linux 5.15 (multishot poll came in 5.13; the probe checks for
+ * IORING_OP_MKDIRAT, which came in 5.15, the oldest opcode it can see that
+ * proves the kernel is new enough). The setup
  * flags are tried in order SINGLE_ISSUER|DEFER_TASKRUN (6.1: completions run
  * only when the owner asks, and no other thread is interrupted), then
  * COOP_TASKRUN (5.19), then none.
@@ -25,8 +33,8 @@
 #include "port/reactor.h"
 
 #define RING_ENTRIES 256
-/* user_data of the eventfd read, and of ops whose completion says nothing
- * (poll removals). Socket polls carry the socket's address, whose two low
+/* user_data of the eventfd's poll, and of ops whose completion says nothing
+ * (cancels). Socket polls carry the socket's address, whose two low
  * bits (sockets are pointer-aligned) say which direction it watches. */
 #define WAKE_TAG ((uint64_t)0)
 #define IGNORE_TAG ((uint64_t)1)
@@ -37,7 +45,6 @@ typedef struct uring_port {
   mp__reactor reactor;
   struct io_uring ring;
   int wake_fd;
-  uint64_t wake_buf; /* target of the armed eventfd read */
 } uring_port;
 
 static int ring_setup(struct io_uring *ring) {
@@ -71,12 +78,22 @@ static struct io_uring_sqe *get_sqe(uring_port *p) {
   return sqe;
 }
 
-static int arm_wake_read(uring_port *p) {
+static int arm_wake_poll(uring_port *p) {
   struct io_uring_sqe *sqe = get_sqe(p);
   if (!sqe) return MP_EBUSY;
-  io_uring_prep_read(sqe, p->wake_fd, &p->wake_buf, sizeof p->wake_buf, 0);
+  io_uring_prep_poll_multishot(sqe, p->wake_fd, POLLIN);
   io_uring_sqe_set_data64(sqe, WAKE_TAG);
   return 0;
+}
+
+/* Cancel the poll of s for ev. ASYNC_CANCEL, not POLL_REMOVE: a removal
+ * fails with -EALREADY once the poll has fired, and a multishot poll then
+ * stays armed, keeping the socket open in the kernel. */
+static void cancel_poll(uring_port *p, mp__sock *s, unsigned ev) {
+  struct io_uring_sqe *sqe = get_sqe(p);
+  if (!sqe) return; /* the poll then ends when the descriptor closes */
+  io_uring_prep_cancel64(sqe, (uint64_t)(uintptr_t)s | ev, 0);
+  io_uring_sqe_set_data64(sqe, IGNORE_TAG);
 }
 
 static int uring_watch(mp__reactor *r, mp__sock *s, unsigned ev) {
@@ -84,7 +101,11 @@ static int uring_watch(mp__reactor *r, mp__sock *s, unsigned ev) {
   if (s->watching & ev) return 0;
   struct io_uring_sqe *sqe = get_sqe(p);
   if (!sqe) return MP_EBUSY;
-  io_uring_prep_poll_add(sqe, s->fd, ev == MP__EV_READ ? POLLIN | POLLRDHUP : POLLOUT);
+  if (ev == MP__EV_READ) {
+    io_uring_prep_poll_multishot(sqe, s->fd, POLLIN | POLLRDHUP);
+  } else {
+    io_uring_prep_poll_add(sqe, s->fd, POLLOUT);
+  }
   io_uring_sqe_set_data64(sqe, (uint64_t)(uintptr_t)s | ev);
   s->watching |= (uint8_t)ev;
   return 0;
@@ -96,18 +117,14 @@ static int uring_watch(mp__reactor *r, mp__sock *s, unsigned ev) {
 static void uring_forget(mp__reactor *r, mp__sock *s) {
   if (!s->watching) return;
   uring_port *p = MP_CONTAINER_OF(r, uring_port, reactor);
-  for (unsigned ev = MP__EV_READ; ev <= MP__EV_WRITE; ev <<= 1) {
-    if (!(s->watching & ev)) continue;
-    struct io_uring_sqe *sqe = get_sqe(p);
-    if (!sqe) continue; /* the poll then ends when the descriptor closes */
-    io_uring_prep_poll_remove(sqe, (uint64_t)(uintptr_t)s | ev);
-    io_uring_sqe_set_data64(sqe, IGNORE_TAG);
-  }
+  for (unsigned ev = MP__EV_READ; ev <= MP__EV_WRITE; ev <<= 1)
+    if (s->watching & ev) cancel_poll(p, s, ev);
   io_uring_submit(&p->ring);
 }
 
-/* A poll's completion: which direction ended, and what it found. */
-static void poll_done(uint64_t tag, int res) {
+/* A poll's completion: which direction it watches, what it found, and
+ * whether it goes on watching (a multishot poll's CQE with F_MORE). */
+static void poll_done(uring_port *p, uint64_t tag, int res, unsigned flags) {
   mp__sock *s = (mp__sock *)(uintptr_t)(tag & ~EV_MASK);
   unsigned ev = (unsigned)(tag & EV_MASK);
   unsigned ready = 0;
@@ -118,7 +135,13 @@ static void poll_done(uint64_t tag, int res) {
     if (res & (POLLIN | POLLRDHUP | POLLERR | POLLHUP)) ready |= MP__EV_READ;
     if (res & (POLLOUT | POLLERR | POLLHUP)) ready |= MP__EV_WRITE;
   }
-  mp__sock_unwatched(s, ev, ready);
+  if (flags & IORING_CQE_F_MORE) {
+    /* A report that raced the cancel of a closing socket: cancel again. */
+    if (s->closing) cancel_poll(p, s, ev);
+    mp__sock_ready(s, ready);
+  } else {
+    mp__sock_unwatched(s, ev, ready);
+  }
 }
 
 static void uring_io_poll(mp_port *port, int64_t timeout_ms) {
@@ -140,13 +163,16 @@ static void uring_io_poll(mp_port *port, int64_t timeout_ms) {
     seen++;
     uint64_t tag = io_uring_cqe_get_data64(cqe);
     if (tag == WAKE_TAG) {
-      rearm = 1;
+      uint64_t count;
+      /* Nothing to read means the counter was drained already: fine. */
+      if (read(p->wake_fd, &count, sizeof count) < 0) count = 0;
+      if (!(cqe->flags & IORING_CQE_F_MORE)) rearm = 1;
     } else if (tag != IGNORE_TAG) {
-      poll_done(tag, cqe->res);
+      poll_done(p, tag, cqe->res, cqe->flags);
     }
   }
   io_uring_cq_advance(&p->ring, seen);
-  if (rearm) arm_wake_read(p);
+  if (rearm) arm_wake_poll(p);
 }
 
 static void uring_io_wake(mp_port *port) {
@@ -162,8 +188,9 @@ static int uring_available(void) {
   int ok = 0;
   struct io_uring_probe *probe = io_uring_get_probe_ring(&ring);
   if (probe) {
-    ok = io_uring_opcode_supported(probe, IORING_OP_READ) &&
-         io_uring_opcode_supported(probe, IORING_OP_POLL_ADD);
+    /* Multishot poll is a flag, which the probe cannot see: an opcode at
+     * least as new stands for it (see the kernel gate above). */
+    ok = io_uring_opcode_supported(probe, IORING_OP_MKDIRAT);
     io_uring_free_probe(probe);
   }
   io_uring_queue_exit(&ring);
@@ -185,7 +212,7 @@ static int uring_open(mp_port **out) {
     free(p);
     return mp__from_errno(-rc);
   }
-  rc = arm_wake_read(p);
+  rc = arm_wake_poll(p);
   if (rc == 0) rc = io_uring_submit(&p->ring) < 0 ? MP_EIO : 0;
   if (rc < 0) {
     io_uring_queue_exit(&p->ring);
