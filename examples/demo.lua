@@ -1,6 +1,6 @@
 -- demo.lua: a short tour of moonport. Run it with: build/moonport examples/demo.lua
--- It grows with the project; for now it shows the loop, timers, coroutines
--- and error handling, and exits by itself when nothing is left to wait for.
+-- It grows with the project; for now it shows the loop, timers, coroutines,
+-- error handling and TCP, and exits by itself when nothing is left to wait for.
 local mp = require "moonport"
 
 local start = mp.now()
@@ -39,4 +39,33 @@ mp.on_error(function(message)
 end)
 mp.timer(40, function() error("a callback failed on purpose") end)
 
-mp.timer(50, function() say("nothing left to wait for: the runner exits") end)
+-- TCP: a server in the callback form, on a port the system picks, and a
+-- client in the coroutine form that talks to it. Closing both leaves
+-- nothing to wait for, so the script ends by itself.
+mp.timer(60, function()
+  local server = assert(mp.tcp.listen("127.0.0.1", 0, function(err, conn)
+    if err then
+      return say("accept failed: %s", err)
+    end
+    conn:read_start(function(_, data) -- shout back each chunk; close at EOF or on error
+      if data then
+        conn:write(data:upper())
+      else
+        conn:close()
+      end
+    end)
+  end))
+  local host, port = server:address()
+  say("TCP server listening on %s port %d", host, port)
+
+  mp.spawn(function()
+    local sock = assert(mp.tcp.connect(host, port))
+    say("client connected; it sends a line")
+    sock:write("hello over tcp\n")
+    local line, err = sock:read_line()
+    say("client got back: %s", line or err)
+    sock:close()
+    server:close()
+    say("client and server closed: nothing left to wait for, the runner exits")
+  end)
+end)

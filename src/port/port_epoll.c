@@ -67,6 +67,7 @@ static void epoll_io_poll(mp_port *port, int64_t timeout_ms) {
     unsigned ev = 0;
     /* Errors and hang-ups end reads and writes alike: let both calls see them. */
     if (e & (EPOLLIN | EPOLLRDHUP | EPOLLERR | EPOLLHUP)) ev |= MP__EV_READ;
+    if (e & (EPOLLRDHUP | EPOLLERR | EPOLLHUP)) ev |= MP__EV_HUP;
     if (e & (EPOLLOUT | EPOLLERR | EPOLLHUP)) ev |= MP__EV_WRITE;
     mp__sock_ready(s, ev);
   }

@@ -130,9 +130,10 @@ static void poll_done(uring_port *p, uint64_t tag, int res, unsigned flags) {
   unsigned ready = 0;
   if (res < 0) {
     /* Cancelled: nothing is ready. Any other error: let the calls see it. */
-    ready = res == -ECANCELED ? 0 : MP__EV_READ | MP__EV_WRITE;
+    ready = res == -ECANCELED ? 0 : MP__EV_READ | MP__EV_WRITE | MP__EV_HUP;
   } else {
     if (res & (POLLIN | POLLRDHUP | POLLERR | POLLHUP)) ready |= MP__EV_READ;
+    if (res & (POLLRDHUP | POLLERR | POLLHUP)) ready |= MP__EV_HUP;
     if (res & (POLLOUT | POLLERR | POLLHUP)) ready |= MP__EV_WRITE;
   }
   if (flags & IORING_CQE_F_MORE) {

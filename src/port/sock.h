@@ -49,8 +49,11 @@ typedef struct mp__sock {
   uint32_t send_done;   /* ...and how many have gone */
 } mp__sock;
 
-/* Readiness, as the reactor reports it. */
-enum { MP__EV_READ = 1, MP__EV_WRITE = 2 };
+/* Readiness, as the reactor reports it. HUP comes with READ when the peer
+ * has closed its side or the socket failed: from then on reads never block,
+ * even after a short one (the FIN may have come with the last data, and an
+ * edge-triggered reactor will not report it again). */
+enum { MP__EV_READ = 1, MP__EV_WRITE = 2, MP__EV_HUP = 4 };
 
 /* Socket options for mp__sock_setopt. */
 enum { MP__OPT_NODELAY, MP__OPT_KEEPALIVE };

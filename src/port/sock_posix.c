@@ -220,8 +220,9 @@ int mp__sock_recv(mp__sock *s, char *buf, size_t len) {
     if (err == MP_EAGAIN) s->ready &= (uint8_t)~MP__EV_READ;
     return err;
   }
-  /* A short read emptied the socket: the reactor reports new data. */
-  if ((size_t)n < len && n > 0) s->ready &= (uint8_t)~MP__EV_READ;
+  /* A short read emptied the socket: the reactor reports new data, unless
+   * the peer's FIN came with this data (then recv returns 0 next). */
+  if ((size_t)n < len && n > 0 && !(s->ready & MP__EV_HUP)) s->ready &= (uint8_t)~MP__EV_READ;
   return (int)n;
 }
 
