@@ -1,5 +1,6 @@
 -- luacheck configuration: Lua 5.4; luaunit test classes are globals.
 std = "lua54"
 max_line_length = 110
-files["tests/lua"] = { globals = { "TestTimer", "TestErrors", "TestLoop", "TestCoro" }, ignore = { "212/self" } }
+files["tests/lua"] = { globals = { "TestTimer", "TestErrors", "TestLoop", "TestCoro", "TestTcp",
+  "TestTcpFaults", "TestTcpEmfile", "TestTcpCoro" }, ignore = { "212/self" } }
 files["tests/bench"] = { read_globals = { "arg" } }

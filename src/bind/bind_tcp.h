@@ -137,6 +137,9 @@ void mp__tcp_timeouts_free(mp__tcp_conn *c);
 /* Options and addresses (bind_tcp_addr.c). */
 /* Read opts (table at idx, or none) over the defaults. Raises on bad ones. */
 void mp__tcp_read_opts(lua_State *L, int idx, mp__tcp_opts *opts);
+/* Read set_timeouts' table {read = ms, write = ms} into c. Raises on bad
+ * values. */
+void mp__tcp_read_timeouts(lua_State *L, int idx, mp__tcp_conn_opts *c);
 /* Parse host (arg hidx) and port (arg hidx + 1). Raises on a bad port;
  * returns MP_EAI_NONAME for a host that is not an address or localhost. */
 int mp__tcp_parse_addr(lua_State *L, int hidx, struct sockaddr_storage *out, socklen_t *len);

@@ -7,6 +7,7 @@
 #define DEFAULT_HIGH_WATER (64u * 1024)
 #define DEFAULT_WRITE_LIMIT (16u * 1024 * 1024)
 #define DEFAULT_BACKLOG 511
+#define MAX_TIMEOUT_MS (24 * 3600 * 1000) /* a day */
 
 /* An optional integer field of the table at idx, within [min, max]. */
 static uint32_t opt_uint(lua_State *L, int idx, const char *name, uint32_t dflt, lua_Integer min,
@@ -29,18 +30,23 @@ void mp__tcp_read_opts(lua_State *L, int idx, mp__tcp_opts *o) {
                       .backlog = DEFAULT_BACKLOG};
   if (lua_isnoneornil(L, idx)) return;
   luaL_checktype(L, idx, LUA_TTABLE);
-  const lua_Integer day_ms = 24 * 3600 * 1000;
   mp__tcp_conn_opts *c = &o->conn;
   c->high_water = opt_uint(L, idx, "high_water", c->high_water, 1, INT32_MAX);
   c->write_limit = opt_uint(L, idx, "write_limit", c->write_limit, 1, INT32_MAX);
   if (c->write_limit < c->high_water) c->write_limit = c->high_water;
-  c->read_timeout = opt_uint(L, idx, "read_timeout", 0, 0, day_ms);
-  c->write_timeout = opt_uint(L, idx, "write_timeout", 0, 0, day_ms);
-  o->connect_timeout = opt_uint(L, idx, "timeout", 0, 0, day_ms);
+  c->read_timeout = opt_uint(L, idx, "read_timeout", 0, 0, MAX_TIMEOUT_MS);
+  c->write_timeout = opt_uint(L, idx, "write_timeout", 0, 0, MAX_TIMEOUT_MS);
+  o->connect_timeout = opt_uint(L, idx, "timeout", 0, 0, MAX_TIMEOUT_MS);
   o->backlog = (int)opt_uint(L, idx, "backlog", DEFAULT_BACKLOG, 1, 65535);
   lua_getfield(L, idx, "reuseport");
   o->reuseport = lua_toboolean(L, -1);
   lua_pop(L, 1);
+}
+
+void mp__tcp_read_timeouts(lua_State *L, int idx, mp__tcp_conn_opts *c) {
+  luaL_checktype(L, idx, LUA_TTABLE);
+  c->read_timeout = opt_uint(L, idx, "read", 0, 0, MAX_TIMEOUT_MS);
+  c->write_timeout = opt_uint(L, idx, "write", 0, 0, MAX_TIMEOUT_MS);
 }
 
 int mp__tcp_parse_addr(lua_State *L, int hidx, struct sockaddr_storage *out, socklen_t *len) {

@@ -270,10 +270,7 @@ static int conn_keepalive(lua_State *L) {
 static int conn_set_timeouts(lua_State *L) {
   mp__tcp_conn *c = open_conn(L, "set_timeouts");
   if (!c) return 3;
-  mp__tcp_opts parsed;
-  mp__tcp_read_opts(L, 2, &parsed);
-  c->opts.read_timeout = parsed.conn.read_timeout;
-  c->opts.write_timeout = parsed.conn.write_timeout;
+  mp__tcp_read_timeouts(L, 2, &c->opts);
   if (c->read_mode != MP__READ_OFF && c->opts.read_timeout) mp__tcp_timeout_read_active(c);
   if (c->wq_head && c->opts.write_timeout) mp__tcp_timeout_write_active(c);
   lua_pushboolean(L, 1);

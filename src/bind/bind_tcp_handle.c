@@ -73,7 +73,12 @@ void mp__tcp_handle_close(lua_State *L, mp__tcp_handle *h) {
   mp__tcp_anchor(L, h, 0, 0);
   h->close_op.cb = close_done;
   mp__tcp_op_started(h);
-  mp__sock_close(&h->sock, &h->close_op);
+  if (h->sock.fd < 0) {
+    /* Its socket never opened (out of descriptors): nothing to close. */
+    mp__loop_defer(h->b->loop, &h->close_op, 0);
+  } else {
+    mp__sock_close(&h->sock, &h->close_op);
+  }
 }
 
 int mp__tcp_handle_gc(lua_State *L) {

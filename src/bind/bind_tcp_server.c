@@ -3,7 +3,7 @@
  * A server made with on_connection accepts continuously: its accept op is
  * restarted after every completion. Out of descriptors (EMFILE, ENFILE),
  * the connection stays in the kernel's backlog, and retrying at once would
- * spin: the server tells on_connection once, pauses, and tries again after
+ * spin: the server tells on_connection once, pauses, and tries again every
  * RETRY_MS, which resumes accepting once descriptors are free again.
  */
 #include <stdlib.h>
@@ -21,6 +21,7 @@ typedef struct tcp_server {
   int accept_cb;      /* the one-shot accept's callback, or LUA_NOREF */
   uint8_t accepting;  /* accept_op is in flight */
   uint8_t paused;     /* out of descriptors: the retry timer is armed */
+  uint8_t starved;    /* out of descriptors since the last accept that worked */
 } tcp_server;
 
 static void server_free(mp__tcp_handle *h) {
@@ -85,6 +86,7 @@ static void accept_done(mp_loop *loop, mp_op *op) {
     if (result >= 0) mp__sock_discard(result);
     call_with_error(s, MP_ECANCELED);
   } else if (result >= 0) {
+    s->starved = 0;
     if (push_callback(L, s)) {
       lua_pushnil(L);
       mp__tcp_conn *c = mp__tcp_conn_new(L, &s->opts);
@@ -95,7 +97,8 @@ static void accept_done(mp_loop *loop, mp_op *op) {
     }
   } else if (result == MP_EMFILE || result == MP_ENFILE || result == MP_ENOBUFS ||
              result == MP_ENOMEM) {
-    if (!s->paused) call_with_error(s, result);
+    if (!s->starved) call_with_error(s, result);
+    s->starved = 1;
     s->paused = 1;
     mp__tcp_op_started(&s->h);
     mp__timer_start(loop, &s->retry, mp__now_ns() + RETRY_MS * 1000000ull, retry_fired);

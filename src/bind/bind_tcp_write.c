@@ -144,7 +144,7 @@ static mp__tcp_conn *writable_conn(lua_State *L, const char *what) {
     return NULL;
   }
   if (c->shut) {
-    mp__tcp_push_fail(L, MP_EPIPE, "write after shutdown");
+    mp__tcp_push_fail(L, MP_ECLOSED, "write after shutdown");
     return NULL;
   }
   if (c->write_error) {
