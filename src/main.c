@@ -125,6 +125,12 @@ static int pmain(lua_State *L) {
   char **argv = lua_touserdata(L, 2);
   int *exit_code = lua_touserdata(L, 3);
   luaL_openlibs(L);
+  /* Generational GC: an event loop's garbage is mostly young (each read is
+   * a fresh string that dies in its callback), and the incremental
+   * collector re-marks the whole heap every few reads of 16 KiB (12% of
+   * an echo server's time, profiled); young collections skip the old
+   * heap. A script may switch back with collectgarbage("incremental"). */
+  lua_gc(L, LUA_GCGEN, 0, 0);
   preload_core(L);
   set_library_path(L);
 

@@ -83,7 +83,7 @@ check "bad MOONPORT_BACKEND" 1 '' 'cannot start the loop \(backend nosuch\)' -- 
   env MOONPORT_BACKEND=nosuch "$moonport" -e 'require "moonport"'
 if [ -z "$sanitized" ]; then
   check "module in a stock lua5.4" 0 '^stock lua: tick$' '' -- env \
-    LUA_CPATH="$build/lib/?.so;;" LUA_PATH="$src/lua/?/init.lua;;" lua5.4 -e '
+    LUA_CPATH="$build/lib/?.so;;" LUA_PATH="$src/lua/?.lua;$src/lua/?/init.lua;;" lua5.4 -e '
       local mp = require "moonport"
       mp.timer(5, function() print("stock lua: tick") end)
       mp.run()'
