@@ -15,13 +15,16 @@ end
 -- One closure per connection and nothing per message: the read callback
 -- writes what came in and, when the peer reads slower than it sends (the
 -- write queue is at high water), stops reading until the queue drains, so
--- a connection never holds more than about high_water bytes.
+-- a connection never holds more than about high_water bytes. The drain
+-- callback is made only when the queue fills: an idle connection costs
+-- one closure and two upvalues, no more.
 local function serve(conn)
   local function on_read(err, data)
     if data then
       local ok = conn:write(data)
       if ok == false then
         conn:read_stop()
+        conn:on_drain(function() conn:read_start(on_read) end)
       elseif ok == nil then -- closed, or over write_limit: nothing more to do here
         conn:close()
       end
@@ -32,7 +35,6 @@ local function serve(conn)
       conn:shutdown(function() conn:close() end)
     end
   end
-  conn:on_drain(function() conn:read_start(on_read) end)
   conn:read_start(on_read)
 end
 
