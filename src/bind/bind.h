@@ -21,9 +21,9 @@ typedef struct mp__bind {
    * runs on, and the stack slot of the traceback message handler. */
   lua_State *L;
   int msgh;
-  int on_error_ref; /* registry ref of the error handler, or LUA_NOREF */
+  int on_error_ref;                   /* registry ref of the error handler, or LUA_NOREF */
   struct mp__tcp_handle *tcp_handles; /* every socket handle not yet freed */
-  char *read_buf; /* where every socket's reads land, allocated on first use */
+  char *read_buf;                     /* where every socket's reads land, allocated on first use */
 } mp__bind;
 
 /* The context of the module function being called (its upvalue 1). */

@@ -70,7 +70,7 @@ typedef struct mp__tcp_conn {
   int read_cb;                /* registry refs, or LUA_NOREF */
   int drain_cb;
   int connect_cb;
-  int write_error; /* set once a send failed: later writes fail with it */
+  int write_error;   /* set once a send failed: later writes fail with it */
   uint8_t read_mode; /* READ_… below */
   uint8_t reading;   /* read_op is in flight */
   uint8_t writing;   /* write_op is in flight */

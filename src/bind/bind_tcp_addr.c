@@ -26,8 +26,9 @@ static uint32_t opt_uint(lua_State *L, int idx, const char *name, uint32_t dflt,
 }
 
 void mp__tcp_read_opts(lua_State *L, int idx, mp__tcp_opts *o) {
-  *o = (mp__tcp_opts){.conn = {.high_water = DEFAULT_HIGH_WATER, .write_limit = DEFAULT_WRITE_LIMIT},
-                      .backlog = DEFAULT_BACKLOG};
+  *o =
+      (mp__tcp_opts){.conn = {.high_water = DEFAULT_HIGH_WATER, .write_limit = DEFAULT_WRITE_LIMIT},
+                     .backlog = DEFAULT_BACKLOG};
   if (lua_isnoneornil(L, idx)) return;
   luaL_checktype(L, idx, LUA_TTABLE);
   mp__tcp_conn_opts *c = &o->conn;

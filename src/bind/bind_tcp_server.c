@@ -17,11 +17,11 @@ typedef struct tcp_server {
   mp_op accept_op;
   mp__timer retry;
   mp__tcp_conn_opts opts; /* for the connections it accepts */
-  int on_connection;  /* registry ref, or LUA_NOREF: accept only when asked */
-  int accept_cb;      /* the one-shot accept's callback, or LUA_NOREF */
-  uint8_t accepting;  /* accept_op is in flight */
-  uint8_t paused;     /* out of descriptors: the retry timer is armed */
-  uint8_t starved;    /* out of descriptors since the last accept that worked */
+  int on_connection;      /* registry ref, or LUA_NOREF: accept only when asked */
+  int accept_cb;          /* the one-shot accept's callback, or LUA_NOREF */
+  uint8_t accepting;      /* accept_op is in flight */
+  uint8_t paused;         /* out of descriptors: the retry timer is armed */
+  uint8_t starved;        /* out of descriptors since the last accept that worked */
 } tcp_server;
 
 static void server_free(mp__tcp_handle *h) {

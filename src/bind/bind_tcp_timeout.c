@@ -13,7 +13,7 @@
 
 struct mp__tcp_timeouts {
   mp__tcp_conn *conn;
-  mp__timer read, write; /* the write timer also times the connect */
+  mp__timer read, write;          /* the write timer also times the connect */
   uint64_t read_last, write_last; /* ns of the last activity */
 };
 

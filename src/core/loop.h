@@ -30,9 +30,9 @@ struct mp_loop {
   atomic_long posts_in_flight; /* mp_post calls whose callback has not run */
 
   /* Lua thread only. */
-  mp_op *pending;                /* taken from queue, not yet dispatched (mp.stop() mid-batch) */
+  mp_op *pending;                  /* taken from queue, not yet dispatched (mp.stop() mid-batch) */
   mp_op *deferred, *deferred_tail; /* mp__loop_defer: to dispatch on the next round */
-  long refs;      /* armed timers, mp_loop_ref()s and other things that keep run() going */
+  long refs; /* armed timers, mp_loop_ref()s and other things that keep run() going */
   int stop_requested;
   int running;
   void *data; /* the bindings' context */

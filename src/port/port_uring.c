@@ -11,8 +11,8 @@
  * A socket's read poll is multishot (5.13; edge-triggered, like the epoll
  * backend): armed once, it reports every new arrival, so a connection that
  * reads all day costs no SQE per read. Write polls are one-shot: a writer
- * waits only when the socket's buffer is full. Posted packets never enter the ring: they queue in the packet
- * queue that the workers wait on.
+ * waits only when the socket's buffer is full. Posted packets never enter the ring: they queue in
+ * the packet queue that the workers wait on.
  *
  * Kernel gate: Linux 5.15 (multishot poll came in 5.13; the probe checks for
  * IORING_OP_MKDIRAT, which came in 5.15, the oldest opcode it can see that

@@ -33,12 +33,12 @@
 
 typedef struct mp__sock {
   struct mp__reactor *reactor;
-  int fd;               /* -1 once closed */
-  uint8_t ready;        /* MP__EV_… the reactor reported and no call has used up */
-  uint8_t watching;     /* MP__EV_… the backend watches for this socket */
-  uint8_t closing;      /* mp__sock_close was called */
-  uint8_t reader_kind;  /* what the parked reader is doing */
-  uint8_t writer_kind;  /* what the parked writer is doing */
+  int fd;              /* -1 once closed */
+  uint8_t ready;       /* MP__EV_… the reactor reported and no call has used up */
+  uint8_t watching;    /* MP__EV_… the backend watches for this socket */
+  uint8_t closing;     /* mp__sock_close was called */
+  uint8_t reader_kind; /* what the parked reader is doing */
+  uint8_t writer_kind; /* what the parked writer is doing */
   union {
     mp_op *reader;   /* parked accept or wait_readable */
     mp_op *close_op; /* once closing: completes when the kernel holds nothing of s */

@@ -57,7 +57,7 @@ static inline void take(void) {
     mp_op *next = op->next_; /* then() may start the op again, which relinks it */
     CHECK(next || op == tail);
     test_op *t = MP_CONTAINER_OF(op, test_op, op);
-    CHECK(t->in_flight && "one start, one completion");
+    CHECK(t->in_flight); /* one start, one completion */
     t->in_flight = 0;
     t->completions++;
     t->order = ++T.taken;
@@ -208,7 +208,7 @@ static inline void park_writer(mp__sock *s, test_op *t) {
   static char zeros[BIG];
   mp__sock_send(s, start(t), zeros, sizeof zeros);
   pump(0);
-  CHECK(t->in_flight && "8 MiB did not fill the loopback buffers");
+  CHECK(t->in_flight); /* 8 MiB did not fill the loopback buffers */
 }
 
 /* Read what s has until EOF (returns 0) or an error (returned); the bytes
