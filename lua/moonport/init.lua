@@ -8,19 +8,9 @@ for name, value in pairs(core) do
   mp[name] = value
 end
 
-local running = coroutine.running
-local resume = coroutine.resume
+local coro = require "moonport.coro"
+local step, current = coro.step, coro.current
 local yield = coroutine.yield
-local traceback = debug.traceback
-
--- Resume co; an error inside it goes to mp.on_error with the coroutine's
--- own traceback, like an error in any callback.
-local function step(co, ...)
-  local ok, err = resume(co, ...)
-  if not ok then
-    core.report_error(traceback(co, tostring(err)))
-  end
-end
 
 -- mp.spawn(fn, ...) -> coroutine: run fn(...) as a coroutine, now, until
 -- its first wait. Inside it, waiting calls (mp.sleep) suspend only it.
@@ -33,16 +23,6 @@ function mp.spawn(fn, ...)
   return co
 end
 
--- The coroutine calling a waiting function, or an error if there is none
--- to suspend (the main chunk, or a plain callback).
-local function current(what)
-  local co, main = running()
-  if main then
-    error(what .. " must be called inside mp.spawn", 3)
-  end
-  return co
-end
-
 -- mp.sleep(ms): suspend the calling coroutine for ms milliseconds.
 function mp.sleep(ms)
   local co = current("mp.sleep")
@@ -50,6 +30,12 @@ function mp.sleep(ms)
     step(co)
   end)
   yield()
+end
+
+-- TCP: the callback form from the core, the coroutine form from tcp.lua
+-- (a core built without TCP has no mp.tcp).
+if core.tcp then
+  mp.tcp = require "moonport.tcp"
 end
 
 return mp
