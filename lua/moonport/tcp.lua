@@ -294,6 +294,16 @@ function conn_methods.read_some(sock)
   return take(st, st.size)
 end
 
+-- Suspend until a write-side callback resumes with (err, code): true, or
+-- nil and the coroutine form's error.
+local function await_done()
+  local err, code = yield()
+  if err then
+    return nil, failure(err, code), code
+  end
+  return true
+end
+
 -- sock:write(data) -> true once the data is queued and the queue is below
 -- high water; or nil, err, code. With a callback, or outside a coroutine,
 -- the C form. A write that finds the queue at high water waits for its own
@@ -317,11 +327,7 @@ function conn_methods.write(sock, data, cb)
     return true
   end
   waiting = true
-  err, code = yield()
-  if err then
-    return nil, failure(err, code), code
-  end
-  return true
+  return await_done()
 end
 
 -- sock:shutdown() -> true once the queued data is sent and the write side
@@ -339,11 +345,7 @@ function conn_methods.shutdown(sock, cb)
   if ok == nil and err then
     return nil, failure(err, code), code
   end
-  err, code = yield()
-  if err then
-    return nil, failure(err, code), code
-  end
-  return true
+  return await_done()
 end
 
 -- sock:settimeouts(connect_ms, send_ms, read_ms), sock:settimeout(ms):

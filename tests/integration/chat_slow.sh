@@ -29,11 +29,7 @@ client_send flooder "after the flood"
 wait_for "$work/late.out" '^user1: after the flood$' 30
 say "the room works on after that"
 
-peak=$(memory_kib "$SERVER_PID" VmHWM)
-say "server memory: $before KiB before, peak $peak KiB"
-if [ -z "$sanitizer" ] && [ $((peak - before)) -gt $((16 * 1024)) ]; then
-  fail "the server's peak memory grew by $((peak - before)) KiB while a client did not read"
-fi
+check_peak_growth "$before" $((16 * 1024)) "a client that did not read held it"
 
 server_quiet chat
 pass

@@ -20,11 +20,7 @@ cmp "$work/in" "$work/out" || fail "the 32 MiB echo differs from what was sent"
 closed_by_server "$work/socat.log" "socat (32 MiB)"
 say "32 MiB echoed byte-exact through a reader that stalled for 2 s"
 
-peak=$(memory_kib "$SERVER_PID" VmHWM)
-say "server memory: $before KiB before, peak $peak KiB"
-if [ -z "$sanitizer" ] && [ $((peak - before)) -gt $((12 * 1024)) ]; then
-  fail "the server's peak memory grew by $((peak - before)) KiB: the echo is not flow-controlled"
-fi
+check_peak_growth "$before" $((12 * 1024)) "the echo is not flow-controlled"
 
 server_quiet echo
 pass

@@ -113,6 +113,18 @@ memory_kib() {
   awk -v field="$2:" '$1 == field { print $2 }' "/proc/$1/status"
 }
 
+# check_peak_growth BEFORE_KIB LIMIT_KIB WHY: fail with WHY if the server's
+# peak memory (VmHWM) grew by more than LIMIT_KIB since BEFORE_KIB. Skipped
+# under a sanitizer, whose shadow memory would decide it.
+check_peak_growth() {
+  local peak
+  peak=$(memory_kib "$SERVER_PID" VmHWM)
+  say "server memory: $1 KiB before, peak $peak KiB"
+  if [ -z "$sanitizer" ] && [ $((peak - $1)) -gt "$2" ]; then
+    fail "the server's peak memory grew by $((peak - $1)) KiB: $3"
+  fi
+}
+
 # Line clients for the chat tests: socat connected to PORT, reading its
 # input from a fifo that the test keeps open and writes, its output going
 # to $work/NAME.out.
