@@ -4,89 +4,17 @@
 local lu = require "luaunit"
 local mp = require "moonport"
 local H = require "helper"
+local T = require "tcp_helper"
 
-TestTcpFaults = H.class()
+TestTcpFaults = T.class()
 
-local HOST = "127.0.0.1"
-local errors -- what callbacks of the running test raised (mp.on_error)
+local HOST, STUCK = T.HOST, T.STUCK
+local pair, live, countdown, read_all = T.pair, T.live, T.countdown, T.read_all
 
-function TestTcpFaults.setUp()
-  H.setUp()
-  errors = H.capture_errors()
-end
-
--- One test's handles and its guard (as in test_tcp.lua). The handles are
--- held weakly, so that adding one does not keep it from the GC tests.
+-- One test's scope (tcp_helper.lua), holding its handles weakly, so that
+-- adding one does not keep it from the GC tests.
 local function scope(ms)
-  local sc = { handles = setmetatable({}, { __mode = "k" }), timed_out = false }
-  local function close_all()
-    for h in pairs(sc.handles) do
-      h:close()
-    end
-  end
-  local guard = mp.timer(ms, function()
-    sc.timed_out = true
-    close_all()
-  end)
-  function sc.add(h)
-    sc.handles[h] = true
-    return h
-  end
-  function sc.done()
-    guard:stop()
-    close_all()
-  end
-  function sc.run()
-    mp.run()
-    lu.assertEquals(errors, {}, "errors raised in callbacks")
-    lu.assertFalse(sc.timed_out, "the test did not end within " .. ms .. " ms")
-  end
-  return sc
-end
-
--- Listen, connect one client, ready(client, accepted) once both exist.
-local function pair(sc, ready, client_opts)
-  local client, accepted
-  local server = sc.add(assert(mp.tcp.listen(HOST, 0, function(err, conn)
-    lu.assertNil(err)
-    accepted = sc.add(conn)
-    if client then ready(client, accepted) end
-  end)))
-  local host, port = server:address()
-  sc.add(mp.tcp.connect(host, port, function(err, conn)
-    lu.assertNil(err)
-    client = conn
-    if accepted then ready(client, accepted) end
-  end, client_opts))
-  return server
-end
-
-local function countdown(n, fn)
-  return function()
-    n = n - 1
-    if n == 0 then fn() end
-  end
-end
-
--- cb, but silent once conn is closed (a closed connection's read callback
--- must get nothing more: test_tcp.lua checks that).
-local function live(conn, cb)
-  return function(...)
-    if not conn:closed() then return cb(...) end
-  end
-end
-
--- Read conn until EOF, then on_eof(everything read).
-local function read_all(conn, on_eof)
-  local parts = {}
-  conn:read_start(live(conn, function(err, data)
-    lu.assertNil(err)
-    if data then
-      parts[#parts + 1] = data
-    else
-      on_eof(table.concat(parts))
-    end
-  end))
+  return T.scope(ms, { weak = true })
 end
 
 -- What a connection that lost its peer may answer.
@@ -235,19 +163,9 @@ end
 
 -- --- Load ----------------------------------------------------------------------
 
--- The soft limit on open descriptors, from /proc (nil if unknown).
-local function fd_limit()
-  local f = io.open("/proc/self/limits")
-  if not f then return nil end
-  local text = f:read("a")
-  f:close()
-  local soft = text:match("Max open files%s+(%S+)")
-  return soft == "unlimited" and math.huge or tonumber(soft)
-end
-
 function TestTcpFaults:test_a_thousand_concurrent_clients_on_one_echo_server()
   local clients = 1000
-  local limit = fd_limit()
+  local limit = T.fd_limit()
   if limit and limit < 2 * clients + 100 then
     lu.skip("needs " .. 2 * clients + 100 .. " descriptors, the limit is " .. limit)
   end
@@ -340,7 +258,7 @@ function TestTcpFaults:test_slow_reader_fast_writer()
     end
     slow_read()
     pump()
-  end, { high_water = high })
+  end, { client = { high_water = high } })
   sc.run()
   lu.assertTrue(falses > 0, "the writer never reached high water")
   lu.assertEquals(drains, falses, "one drain for each false")
@@ -439,13 +357,13 @@ function TestTcpFaults:test_forgotten_busy_connections_live_until_their_work_end
       read_end = e and code or "EOF"
       mp.timer(20, sc.done)
     end)
-    -- Beyond what the kernel takes for a peer that does not read (~4 MiB).
+    -- Beyond what the kernel takes for a peer that does not read.
     local chunk = string.rep("b", 256 * 1024)
     repeat
       conn:write(chunk, function(e)
         if e then write_errors = write_errors + 1 end
       end)
-    until conn:write_queue_size() >= 8 * 1024 * 1024
+    until conn:write_queue_size() >= STUCK
     mp.timer(1, check) -- from a fresh stack, where nothing refers to conn
   end, 1))
   full_gc() -- while connecting
@@ -496,9 +414,7 @@ end
 -- The Lua state closes (os.exit(0, true)) with a server accepting and a
 -- connection reading and writing: the process exits cleanly.
 function TestTcpFaults:test_state_closed_with_handles_still_busy()
-  local script = os.tmpname()
-  local f = assert(io.open(script, "w"))
-  f:write([[
+  local ok, how, code, output = T.run_child([[
     local mp = require "moonport"
     local server = assert(mp.tcp.listen("127.0.0.1", 0, function(_, conn)
       conn:read_start(function() end)
@@ -510,13 +426,7 @@ function TestTcpFaults:test_state_closed_with_handles_still_busy()
       mp.timer(20, function() os.exit(0, true) end)
     end)
   ]])
-  f:close()
-  local function quote(s)
-    return "'" .. s:gsub("'", "'\\''") .. "'"
-  end
-  local ok, how, code = os.execute(quote(arg[-1]) .. " " .. quote(script))
-  os.remove(script)
-  lu.assertEquals({ ok, how, code }, { true, "exit", 0 })
+  lu.assertEquals({ ok, how, code }, { true, "exit", 0 }, "the child: " .. output)
 end
 
 H.run_tests()
