@@ -77,6 +77,7 @@ static int iocp_open(mp_port **out) {
     return err;
   }
   p->base.backend = &mp__port_iocp;
+  p->base.reactor = NULL; /* kernel completions come through wait() here */
   atomic_init(&p->closed, 0);
   ZeroMemory(&p->wake, sizeof p->wake);
   *out = &p->base;

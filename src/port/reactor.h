@@ -25,9 +25,21 @@ typedef struct mp__reactor {
 } mp__reactor;
 
 /* Queue op's completion with result. */
-void mp__reactor_complete(mp__reactor *r, mp_op *op, int result);
-/* Take every completed op as a chain, oldest first (NULL if none). */
-mp_op *mp__reactor_take(mp__reactor *r, mp_op **tail);
+static inline void mp__reactor_complete(mp__reactor *r, mp_op *op, int result) {
+  op->result = result;
+  op->key_ = 0;
+  op->bytes_ = 0;
+  mp__op_chain_append(&r->done_head, &r->done_tail, op, op);
+}
+
+/* Take every completed op as a chain, oldest first (NULL if none). Inline,
+ * so that the loop links on ports without a reactor (IOCP) too. */
+static inline mp_op *mp__reactor_take(mp__reactor *r, mp_op **tail) {
+  mp_op *head = r->done_head;
+  *tail = r->done_tail;
+  r->done_head = r->done_tail = NULL;
+  return head;
+}
 
 /* From a backend's io_poll: the kernel reports ev ready on s. */
 void mp__sock_ready(mp__sock *s, unsigned ev);

@@ -13,20 +13,6 @@
 enum { READ_ACCEPT = 1, READ_WAIT };
 enum { WRITE_SEND = 1, WRITE_CONNECT };
 
-void mp__reactor_complete(mp__reactor *r, mp_op *op, int result) {
-  op->result = result;
-  op->key_ = 0;
-  op->bytes_ = 0;
-  mp__op_chain_append(&r->done_head, &r->done_tail, op, op);
-}
-
-mp_op *mp__reactor_take(mp__reactor *r, mp_op **tail) {
-  mp_op *head = r->done_head;
-  *tail = r->done_tail;
-  r->done_head = r->done_tail = NULL;
-  return head;
-}
-
 static int sys_error(void) {
   return errno == EWOULDBLOCK ? MP_EAGAIN : mp__from_errno(errno);
 }
