@@ -19,8 +19,8 @@
 #define MP__TCP_META "moonport.tcp"
 #define MP__TCP_SERVER_META "moonport.tcp_server"
 
-/* What each connection keeps of its options (from mp.tcp.connect's opts,
- * or its server's). Times in milliseconds, 0 for none. */
+/* The options a connection is made with (mp.tcp.connect's opts, or its
+ * server's). Times in milliseconds, 0 for none. */
 typedef struct mp__tcp_conn_opts {
   uint32_t high_water;  /* write() returns false from here on */
   uint32_t write_limit; /* write() refuses data that would pass this */
@@ -36,47 +36,45 @@ typedef struct mp__tcp_opts {
   int reuseport;
 } mp__tcp_opts;
 
-struct mp__tcp_handle;
-/* What differs between connections and servers. */
-typedef struct mp__tcp_kind {
-  void (*close)(lua_State *L, struct mp__tcp_handle *h); /* the kind's close() */
-  void (*free)(struct mp__tcp_handle *h);                /* its cleanup, then free() */
-} mp__tcp_kind;
+enum { MP__TCP_CONN, MP__TCP_SERVER }; /* mp__tcp_handle.kind */
 
 /* Every connection and server, for the loop's teardown at lua_close. */
 typedef struct mp__tcp_handle {
   struct mp__tcp_handle *prev, *next;
   mp__bind *b;
-  struct mp__tcp_handle **slot; /* the userdata's pointer here, NULLed at free */
-  const mp__tcp_kind *kind;
   mp__sock sock;
   mp_op close_op;
-  int self_ref;   /* registry ref anchoring the userdata, or LUA_NOREF */
-  int inflight;   /* started ops whose completion has not come */
-  uint8_t closed; /* close() was called (by the script or the GC) */
+  int self_ref;      /* registry ref anchoring the userdata, or LUA_NOREF */
+  int inflight;      /* started ops whose completion has not come */
+  uint8_t closed;    /* close() was called (by the script or the GC) */
+  uint8_t collected; /* its userdata is gone: free once nothing is in flight */
+  uint8_t kind;      /* MP__TCP_CONN or MP__TCP_SERVER */
 } mp__tcp_handle;
 
 typedef struct mp__tcp_write mp__tcp_write;
 typedef struct mp__tcp_timeouts mp__tcp_timeouts;
 
+/* Every byte here is paid once per connection (an idle server with 10,000
+ * clients holds 10,000 of these): 248 bytes, one 256-byte malloc chunk. */
 typedef struct mp__tcp_conn {
   mp__tcp_handle h; /* first */
   mp_op read_op;    /* the zero-byte read, or nothing */
   mp_op write_op;   /* the send of the queue's head, or the connect */
   mp__tcp_write *wq_head, *wq_tail;
-  uint32_t wq_bytes; /* bytes queued and not yet sent (<= write_limit) */
-  mp__tcp_conn_opts opts;
-  mp__tcp_timeouts *timeouts; /* allocated on first use */
+  uint32_t wq_bytes;      /* bytes queued and not yet sent (<= write_limit) */
+  int16_t write_error;    /* an MP_E… code once a send failed: later writes fail with it */
+  uint8_t read_mode : 2;  /* MP__READ_… below */
+  uint8_t reading : 1;    /* read_op is in flight */
+  uint8_t writing : 1;    /* write_op is in flight */
+  uint8_t connecting : 2; /* MP__CONNECT_… below, or 0 */
+  uint8_t shut : 1;       /* shutdown() asked: no more writes */
+  uint8_t need_drain : 1; /* write() returned false: call on_drain once empty */
+  uint32_t high_water;
+  uint32_t write_limit;
+  mp__tcp_timeouts *timeouts; /* the timeouts and their timers, if any is set */
   int read_cb;                /* registry refs, or LUA_NOREF */
   int drain_cb;
   int connect_cb;
-  int write_error;   /* set once a send failed: later writes fail with it */
-  uint8_t read_mode; /* READ_… below */
-  uint8_t reading;   /* read_op is in flight */
-  uint8_t writing;   /* write_op is in flight */
-  uint8_t connecting;
-  uint8_t shut;       /* shutdown() asked: no more writes */
-  uint8_t need_drain; /* write() returned false: call on_drain once empty */
 } mp__tcp_conn;
 
 enum { MP__READ_OFF, MP__READ_ONCE, MP__READ_ON };
@@ -87,22 +85,29 @@ enum { MP__CONNECT_PENDING = 1, MP__CONNECT_TIMED_OUT };
 /* Push a new userdata of metatable tname for h (allocated, zeroed but for
  * what the caller set) and link h into the loop's list. */
 void mp__tcp_handle_push(lua_State *L, mp__tcp_handle *h, const char *tname);
-/* The handle of the userdata at idx (checked against tname): NULL once it
- * has been freed, which only a closed handle can be. */
+/* The handle of the userdata at idx (checked against tname). It stays
+ * allocated while its userdata lives, closed or not. */
 mp__tcp_handle *mp__tcp_handle_check(lua_State *L, int idx, const char *tname);
+/* The kinds' close() and cleanup (the handle functions dispatch on kind). */
+void mp__tcp_conn_close(lua_State *L, mp__tcp_handle *h);
+void mp__tcp_conn_free(mp__tcp_handle *h);
+void mp__tcp_server_close(lua_State *L, mp__tcp_handle *h);
+void mp__tcp_server_free(mp__tcp_handle *h);
+/* Close h as its kind does. */
+void mp__tcp_close(lua_State *L, mp__tcp_handle *h);
 /* Push the anchored userdata of h. */
 void mp__tcp_push_self(lua_State *L, mp__tcp_handle *h);
 /* Anchor (want = 1, userdata at idx) or release the handle's userdata. */
 void mp__tcp_anchor(lua_State *L, mp__tcp_handle *h, int want, int idx);
 /* Count a started op: it keeps the loop running and the handle allocated. */
 void mp__tcp_op_started(mp__tcp_handle *h);
-/* Count its completion; frees the handle if closed and nothing is left.
- * Returns 1 if the handle is still allocated (and not closed). */
+/* Count its completion; frees the handle if closed, collected and nothing
+ * is left. Returns 1 if the handle is open (and so still allocated). */
 int mp__tcp_op_done(mp__tcp_handle *h);
 /* __gc of both kinds: close if open, and forget the userdata. */
 int mp__tcp_handle_gc(lua_State *L);
-/* Close the socket; the handle is freed when its last op completes. The
- * kinds' close functions end with this. */
+/* Close the socket; the handle is freed once its last op has completed
+ * and its userdata is gone. The kinds' close functions end with this. */
 void mp__tcp_handle_close(lua_State *L, mp__tcp_handle *h);
 
 /* Connections. */
@@ -125,6 +130,9 @@ void mp__tcp_conn_settle(mp__tcp_conn *c);
 void mp__tcp_read_fail(mp__tcp_conn *c, int err);
 
 /* Timeouts (bind_tcp_timeout.c). */
+/* Set the read and write timeouts (ms, 0 for none), allocating the block
+ * when one is set. Returns 0 or MP_ENOMEM. */
+int mp__tcp_timeouts_set(mp__tcp_conn *c, uint32_t read_ms, uint32_t write_ms);
 /* Note activity and (re)arm the read or write timeout as needed. */
 void mp__tcp_timeout_read_active(mp__tcp_conn *c);
 void mp__tcp_timeout_write_active(mp__tcp_conn *c);

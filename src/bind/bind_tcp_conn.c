@@ -11,7 +11,7 @@
  * other sockets get their turn. */
 #define READ_ROUNDS 4
 
-static void conn_free(mp__tcp_handle *h) {
+void mp__tcp_conn_free(mp__tcp_handle *h) {
   mp__tcp_conn *c = (mp__tcp_conn *)h;
   mp__tcp_write_free_all(c);
   mp__tcp_timeouts_free(c);
@@ -25,7 +25,7 @@ static void unref(lua_State *L, int *ref) {
 
 /* Close: the read callback and the write callbacks still hear about it,
  * once, when their cancelled ops complete. */
-static void conn_close(lua_State *L, mp__tcp_handle *h) {
+void mp__tcp_conn_close(lua_State *L, mp__tcp_handle *h) {
   mp__tcp_conn *c = (mp__tcp_conn *)h;
   if (h->closed) return;
   unref(L, &c->drain_cb);
@@ -37,9 +37,11 @@ mp__tcp_conn *mp__tcp_conn_new(lua_State *L, const mp__tcp_conn_opts *opts) {
   mp__tcp_conn *c = calloc(1, sizeof *c);
   if (!c) luaL_error(L, "moonport: out of memory");
   mp__tcp_handle_push(L, &c->h, MP__TCP_META);
-  static const mp__tcp_kind kind = {conn_close, conn_free};
-  c->h.kind = &kind;
-  c->opts = *opts;
+  c->h.kind = MP__TCP_CONN;
+  c->high_water = opts->high_water;
+  c->write_limit = opts->write_limit;
+  if (mp__tcp_timeouts_set(c, opts->read_timeout, opts->write_timeout) < 0)
+    luaL_error(L, "moonport: out of memory");
   c->read_cb = c->drain_cb = c->connect_cb = LUA_NOREF;
   return c;
 }
@@ -47,7 +49,7 @@ mp__tcp_conn *mp__tcp_conn_new(lua_State *L, const mp__tcp_conn_opts *opts) {
 /* The open connection at idx, or NULL after pushing nil, err, name. */
 static mp__tcp_conn *open_conn(lua_State *L, const char *what) {
   mp__tcp_conn *c = (mp__tcp_conn *)mp__tcp_handle_check(L, 1, MP__TCP_META);
-  if (c && !c->h.closed) return c;
+  if (!c->h.closed) return c;
   mp__tcp_push_fail(L, MP_ECLOSED, what);
   return NULL;
 }
@@ -152,7 +154,7 @@ static int start_reading(lua_State *L, int mode) {
   c->read_cb = luaL_ref(L, LUA_REGISTRYINDEX);
   c->read_mode = (uint8_t)mode;
   mp__tcp_anchor(L, &c->h, 1, 1);
-  if (c->opts.read_timeout) mp__tcp_timeout_read_active(c);
+  mp__tcp_timeout_read_active(c);
   if (!c->connecting) start_read(c);
   lua_pushboolean(L, 1);
   return 1;
@@ -201,7 +203,7 @@ void mp__tcp_connect_done(mp_loop *loop, mp_op *op) {
     mp__tcp_write_pump(c);
     mp__bind_call(c->h.b, 2);
   } else {
-    if (!c->h.closed) conn_close(L, &c->h);
+    if (!c->h.closed) mp__tcp_conn_close(L, &c->h);
     mp__tcp_write_fail_all(c, result);
     if (c->read_mode != MP__READ_OFF) read_end(c, result);
     mp__tcp_push_err(L, result, "connect");
@@ -215,13 +217,13 @@ void mp__tcp_connect_done(mp_loop *loop, mp_op *op) {
 /* conn:close(): idempotent; pending callbacks hear "ECANCELED" once. */
 static int conn_close_method(lua_State *L) {
   mp__tcp_handle *h = mp__tcp_handle_check(L, 1, MP__TCP_META);
-  if (h) conn_close(L, h);
+  mp__tcp_conn_close(L, h);
   return 0;
 }
 
 static int conn_closed(lua_State *L) {
   mp__tcp_handle *h = mp__tcp_handle_check(L, 1, MP__TCP_META);
-  lua_pushboolean(L, !h || h->closed);
+  lua_pushboolean(L, h->closed);
   return 1;
 }
 
@@ -270,16 +272,19 @@ static int conn_keepalive(lua_State *L) {
 static int conn_set_timeouts(lua_State *L) {
   mp__tcp_conn *c = open_conn(L, "set_timeouts");
   if (!c) return 3;
-  mp__tcp_read_timeouts(L, 2, &c->opts);
-  if (c->read_mode != MP__READ_OFF && c->opts.read_timeout) mp__tcp_timeout_read_active(c);
-  if (c->wq_head && c->opts.write_timeout) mp__tcp_timeout_write_active(c);
+  mp__tcp_conn_opts parsed;
+  mp__tcp_read_timeouts(L, 2, &parsed);
+  if (mp__tcp_timeouts_set(c, parsed.read_timeout, parsed.write_timeout) < 0)
+    return mp__tcp_push_fail(L, MP_ENOMEM, "set_timeouts");
+  if (c->read_mode != MP__READ_OFF) mp__tcp_timeout_read_active(c);
+  mp__tcp_timeout_write_active(c);
   lua_pushboolean(L, 1);
   return 1;
 }
 
 static int conn_tostring(lua_State *L) {
   mp__tcp_handle *h = mp__tcp_handle_check(L, 1, MP__TCP_META);
-  lua_pushfstring(L, "moonport.tcp (%s): %p", !h || h->closed ? "closed" : "open", (void *)h);
+  lua_pushfstring(L, "moonport.tcp (%s): %p", h->closed ? "closed" : "open", (void *)h);
   return 1;
 }
 

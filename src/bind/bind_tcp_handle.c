@@ -5,10 +5,9 @@
 
 void mp__tcp_handle_push(lua_State *L, mp__tcp_handle *h, const char *tname) {
   mp__bind *b = mp__bind_get(L);
-  mp__tcp_handle **slot = lua_newuserdatauv(L, sizeof *slot, 0);
-  *slot = h;
+  mp__tcp_handle **ud = lua_newuserdatauv(L, sizeof *ud, 0);
+  *ud = h;
   luaL_setmetatable(L, tname);
-  h->slot = slot;
   h->b = b;
   h->self_ref = LUA_NOREF;
   h->sock.fd = -1;
@@ -43,8 +42,24 @@ static void handle_free(mp__tcp_handle *h) {
     b->tcp_handles = h->next;
   }
   if (h->next) h->next->prev = h->prev;
-  if (h->slot) *h->slot = NULL;
-  h->kind->free(h);
+  if (h->kind == MP__TCP_CONN) {
+    mp__tcp_conn_free(h);
+  } else {
+    mp__tcp_server_free(h);
+  }
+}
+
+void mp__tcp_close(lua_State *L, mp__tcp_handle *h) {
+  if (h->kind == MP__TCP_CONN) {
+    mp__tcp_conn_close(L, h);
+  } else {
+    mp__tcp_server_close(L, h);
+  }
+}
+
+/* Free h if nothing needs it any more. */
+static void release_if_done(mp__tcp_handle *h) {
+  if (h->closed && h->collected && h->inflight == 0) handle_free(h);
 }
 
 void mp__tcp_op_started(mp__tcp_handle *h) {
@@ -56,7 +71,7 @@ int mp__tcp_op_done(mp__tcp_handle *h) {
   h->inflight--;
   mp_loop_unref(h->b->loop);
   if (h->closed) {
-    if (h->inflight == 0) handle_free(h);
+    release_if_done(h);
     return 0;
   }
   return 1;
@@ -82,12 +97,10 @@ void mp__tcp_handle_close(lua_State *L, mp__tcp_handle *h) {
 }
 
 int mp__tcp_handle_gc(lua_State *L) {
-  mp__tcp_handle **slot = lua_touserdata(L, 1);
-  mp__tcp_handle *h = *slot;
-  if (!h) return 0;
-  h->slot = NULL;
-  *slot = NULL;
-  h->kind->close(L, h);
+  mp__tcp_handle *h = *(mp__tcp_handle **)lua_touserdata(L, 1);
+  h->collected = 1;
+  mp__tcp_close(L, h);
+  release_if_done(h);
   return 0;
 }
 

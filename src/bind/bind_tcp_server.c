@@ -24,11 +24,11 @@ typedef struct tcp_server {
   uint8_t starved;        /* out of descriptors since the last accept that worked */
 } tcp_server;
 
-static void server_free(mp__tcp_handle *h) {
+void mp__tcp_server_free(mp__tcp_handle *h) {
   free(h);
 }
 
-static void server_close(lua_State *L, mp__tcp_handle *h) {
+void mp__tcp_server_close(lua_State *L, mp__tcp_handle *h) {
   tcp_server *s = (tcp_server *)h;
   if (h->closed) return;
   luaL_unref(L, LUA_REGISTRYINDEX, s->on_connection);
@@ -126,8 +126,7 @@ static int tcp_listen(lua_State *L) {
   tcp_server *s = calloc(1, sizeof *s);
   if (!s) return luaL_error(L, "moonport: out of memory");
   mp__tcp_handle_push(L, &s->h, MP__TCP_SERVER_META);
-  static const mp__tcp_kind kind = {server_close, server_free};
-  s->h.kind = &kind;
+  s->h.kind = MP__TCP_SERVER;
   s->opts = opts.conn;
   s->on_connection = s->accept_cb = LUA_NOREF;
   s->retry.heap_index = MP__TIMER_NOT_IN_HEAP;
@@ -137,7 +136,7 @@ static int tcp_listen(lua_State *L) {
     rc = mp__sock_listen(&s->h.sock, (struct sockaddr *)&addr, addr_len, opts.backlog,
                          opts.reuseport);
   if (rc < 0) {
-    server_close(L, &s->h);
+    mp__tcp_server_close(L, &s->h);
     return mp__tcp_push_fail(L, rc, "listen");
   }
   if (opts_idx == 4 && lua_isfunction(L, 3)) {
@@ -154,7 +153,7 @@ static int tcp_listen(lua_State *L) {
 static int server_accept(lua_State *L) {
   tcp_server *s = (tcp_server *)mp__tcp_handle_check(L, 1, MP__TCP_SERVER_META);
   luaL_checktype(L, 2, LUA_TFUNCTION);
-  if (!s || s->h.closed) return mp__tcp_push_fail(L, MP_ECLOSED, "accept");
+  if (s->h.closed) return mp__tcp_push_fail(L, MP_ECLOSED, "accept");
   if (s->on_connection != LUA_NOREF)
     return luaL_error(L, "moonport: this server accepts by itself (it has on_connection)");
   if (s->accept_cb != LUA_NOREF) return luaL_error(L, "moonport: server is already accepting");
@@ -169,7 +168,7 @@ static int server_accept(lua_State *L) {
 /* server:address() -> host, port */
 static int server_address(lua_State *L) {
   mp__tcp_handle *h = mp__tcp_handle_check(L, 1, MP__TCP_SERVER_META);
-  if (!h || h->closed) return mp__tcp_push_fail(L, MP_ECLOSED, "address");
+  if (h->closed) return mp__tcp_push_fail(L, MP_ECLOSED, "address");
   struct sockaddr_storage addr;
   int rc = mp__sock_address(&h->sock, 0, &addr);
   if (rc < 0) return mp__tcp_push_fail(L, rc, "address");
@@ -178,14 +177,13 @@ static int server_address(lua_State *L) {
 
 static int server_close_method(lua_State *L) {
   mp__tcp_handle *h = mp__tcp_handle_check(L, 1, MP__TCP_SERVER_META);
-  if (h) server_close(L, h);
+  mp__tcp_server_close(L, h);
   return 0;
 }
 
 static int server_tostring(lua_State *L) {
   mp__tcp_handle *h = mp__tcp_handle_check(L, 1, MP__TCP_SERVER_META);
-  lua_pushfstring(L, "moonport.tcp_server (%s): %p", !h || h->closed ? "closed" : "open",
-                  (void *)h);
+  lua_pushfstring(L, "moonport.tcp_server (%s): %p", h->closed ? "closed" : "open", (void *)h);
   return 1;
 }
 
@@ -204,7 +202,7 @@ static int tcp_connect(lua_State *L) {
   int conn_idx = lua_gettop(L);
   rc = mp__sock_open(&c->h.sock, b->loop->port, addr.ss_family);
   if (rc < 0) {
-    c->h.kind->close(L, &c->h);
+    mp__tcp_conn_close(L, &c->h);
     return mp__tcp_push_fail(L, rc, "connect");
   }
   lua_pushvalue(L, 3);

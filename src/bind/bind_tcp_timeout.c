@@ -3,9 +3,9 @@
  * Data arriving or leaving must not cost a timer operation each time, so a
  * timeout is lazy: activity only notes the time, and an armed timer, when
  * it fires, compares: still in time, it re-arms for the remainder; idle too
- * long, it fails the read or the write. Two core timers per connection, in
- * a block allocated the first time a timeout is used: connections without
- * timeouts pay one pointer for them.
+ * long, it fails the read or the write. The timeouts and two core timers
+ * live in a block allocated when a timeout is first set: connections
+ * without timeouts pay one pointer for them.
  */
 #include <stdlib.h>
 
@@ -13,6 +13,7 @@
 
 struct mp__tcp_timeouts {
   mp__tcp_conn *conn;
+  uint32_t read_ms, write_ms;     /* 0: none */
   mp__timer read, write;          /* the write timer also times the connect */
   uint64_t read_last, write_last; /* ns of the last activity */
 };
@@ -52,7 +53,7 @@ static void read_fired(mp_loop *loop, mp_op *op) {
   mp__tcp_timeouts *t = MP_CONTAINER_OF(op, mp__tcp_timeouts, read.op);
   mp__tcp_conn *c = t->conn;
   if (!fired(c, &t->read)) return;
-  uint64_t limit = (uint64_t)c->opts.read_timeout * 1000000u;
+  uint64_t limit = (uint64_t)t->read_ms * 1000000u;
   if (c->read_mode != MP__READ_OFF && limit) {
     uint64_t due = t->read_last + limit;
     if (mp__now_ns() < due) {
@@ -70,7 +71,7 @@ static void write_timed_out(mp__tcp_conn *c) {
   c->write_error = MP_ETIMEDOUT;
   mp__tcp_write_fail_all(c, MP_ETIMEDOUT);
   if (c->read_mode != MP__READ_OFF) mp__tcp_read_fail(c, MP_ETIMEDOUT);
-  c->h.kind->close(c->h.b->L, &c->h);
+  mp__tcp_conn_close(c->h.b->L, &c->h);
 }
 
 static void write_fired(mp_loop *loop, mp_op *op) {
@@ -81,9 +82,9 @@ static void write_fired(mp_loop *loop, mp_op *op) {
   if (c->connecting) {
     /* The connect's completion (cancelled by the close) reports it. */
     c->connecting = MP__CONNECT_TIMED_OUT;
-    c->h.kind->close(c->h.b->L, &c->h);
-  } else if (c->wq_head && c->opts.write_timeout) {
-    uint64_t due = t->write_last + (uint64_t)c->opts.write_timeout * 1000000u;
+    mp__tcp_conn_close(c->h.b->L, &c->h);
+  } else if (c->wq_head && t->write_ms) {
+    uint64_t due = t->write_last + (uint64_t)t->write_ms * 1000000u;
     if (mp__now_ns() < due) {
       arm(c, &t->write, due, write_fired);
     } else {
@@ -101,14 +102,23 @@ static void touch(mp__tcp_conn *c, mp__timer *timer, uint64_t *last, uint32_t li
   if (timer->user != ARMED) arm(c, timer, now + (uint64_t)limit_ms * 1000000u, cb);
 }
 
+int mp__tcp_timeouts_set(mp__tcp_conn *c, uint32_t read_ms, uint32_t write_ms) {
+  if (!c->timeouts && !read_ms && !write_ms) return 0;
+  mp__tcp_timeouts *t = get(c);
+  if (!t) return MP_ENOMEM;
+  t->read_ms = read_ms;
+  t->write_ms = write_ms;
+  return 0;
+}
+
 void mp__tcp_timeout_read_active(mp__tcp_conn *c) {
-  mp__tcp_timeouts *t = c->opts.read_timeout ? get(c) : NULL;
-  if (t) touch(c, &t->read, &t->read_last, c->opts.read_timeout, read_fired);
+  mp__tcp_timeouts *t = c->timeouts;
+  if (t && t->read_ms) touch(c, &t->read, &t->read_last, t->read_ms, read_fired);
 }
 
 void mp__tcp_timeout_write_active(mp__tcp_conn *c) {
-  mp__tcp_timeouts *t = c->opts.write_timeout && c->wq_head ? get(c) : NULL;
-  if (t) touch(c, &t->write, &t->write_last, c->opts.write_timeout, write_fired);
+  mp__tcp_timeouts *t = c->timeouts;
+  if (t && t->write_ms && c->wq_head) touch(c, &t->write, &t->write_last, t->write_ms, write_fired);
 }
 
 void mp__tcp_timeout_connect(mp__tcp_conn *c, uint32_t ms) {

@@ -88,7 +88,7 @@ static void write_done(mp_loop *loop, mp_op *op) {
   c->writing = 0;
   int result = c->h.closed ? MP_ECANCELED : op->result;
   if (result < 0) {
-    if (!c->write_error) c->write_error = result;
+    if (!c->write_error) c->write_error = (int16_t)result;
     mp__tcp_write_fail_all(c, result);
   } else {
     finish_head(c, 0);
@@ -139,7 +139,7 @@ static const char *check_data(lua_State *L, int idx, size_t *len) {
  * nil, err, name. */
 static mp__tcp_conn *writable_conn(lua_State *L, const char *what) {
   mp__tcp_conn *c = (mp__tcp_conn *)mp__tcp_handle_check(L, 1, MP__TCP_META);
-  if (!c || c->h.closed) {
+  if (c->h.closed) {
     mp__tcp_push_fail(L, MP_ECLOSED, what);
     return NULL;
   }
@@ -162,13 +162,13 @@ static int conn_write(lua_State *L) {
   if (!lua_isnoneornil(L, 3)) luaL_checktype(L, 3, LUA_TFUNCTION);
   mp__tcp_conn *c = writable_conn(L, "write");
   if (!c) return 3;
-  if (len > c->opts.write_limit - c->wq_bytes)
+  if (len > c->write_limit - c->wq_bytes)
     return mp__tcp_push_fail(L, MP_ENOBUFS, "write queue full");
   size_t sent = 0;
   if (!c->wq_head && !c->writing && !c->connecting) {
     int n = mp__sock_try_send(&c->h.sock, data, len);
     if (n < 0) {
-      c->write_error = n;
+      c->write_error = (int16_t)n;
       return mp__tcp_push_fail(L, n, "write");
     }
     sent = (size_t)n;
@@ -181,11 +181,11 @@ static int conn_write(lua_State *L) {
       lua_pushvalue(L, 3);
       w->cb = luaL_ref(L, LUA_REGISTRYINDEX);
     }
-    if (was_empty && c->opts.write_timeout) mp__tcp_timeout_write_active(c);
+    if (was_empty) mp__tcp_timeout_write_active(c);
     mp__tcp_write_pump(c);
     mp__tcp_anchor(L, &c->h, 1, 1);
   }
-  int below = c->wq_bytes < c->opts.high_water;
+  int below = c->wq_bytes < c->high_water;
   if (!below) c->need_drain = 1;
   lua_pushboolean(L, below);
   return 1;
@@ -195,7 +195,7 @@ static int conn_write(lua_State *L) {
  * returned false. on_drain(nil) removes it. */
 static int conn_on_drain(lua_State *L) {
   mp__tcp_conn *c = (mp__tcp_conn *)mp__tcp_handle_check(L, 1, MP__TCP_META);
-  if (!c || c->h.closed) return mp__tcp_push_fail(L, MP_ECLOSED, "on_drain");
+  if (c->h.closed) return mp__tcp_push_fail(L, MP_ECLOSED, "on_drain");
   if (!lua_isnil(L, 2)) luaL_checktype(L, 2, LUA_TFUNCTION);
   luaL_unref(L, LUA_REGISTRYINDEX, c->drain_cb);
   c->drain_cb = LUA_NOREF;
@@ -229,7 +229,7 @@ static int conn_shutdown(lua_State *L) {
 /* conn:write_queue_size() -> bytes accepted and not yet sent. */
 static int conn_write_queue_size(lua_State *L) {
   mp__tcp_conn *c = (mp__tcp_conn *)mp__tcp_handle_check(L, 1, MP__TCP_META);
-  lua_pushinteger(L, c ? (lua_Integer)c->wq_bytes : 0);
+  lua_pushinteger(L, c->h.closed ? 0 : (lua_Integer)c->wq_bytes);
   return 1;
 }
 
