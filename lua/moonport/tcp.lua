@@ -304,6 +304,16 @@ local function await_done()
   return true
 end
 
+-- Suspend until an accept or connect callback resumes with (err, handle,
+-- code): the handle, or nil and the coroutine form's error.
+local function await_handle()
+  local err, handle, code = yield()
+  if err then
+    return nil, failure(err, code), code
+  end
+  return handle
+end
+
 -- sock:write(data) -> true once the data is queued and the queue is below
 -- high water; or nil, err, code. With a callback, or outside a coroutine,
 -- the C form. A write that finds the queue at high water waits for its own
@@ -376,12 +386,7 @@ function server_methods.accept(server, cb)
     return nil, failure(err, code), code
   end
   st.waiter = running()
-  local conn
-  err, conn, code = yield()
-  if err then
-    return nil, failure(err, code), code
-  end
-  return conn
+  return await_handle()
 end
 
 local tcp = { listen = core_tcp.listen }
@@ -402,11 +407,7 @@ function tcp.connect(host, port, cb, opts)
   if not conn then
     return nil, failure(err, code), code
   end
-  err, conn, code = yield()
-  if err then
-    return nil, failure(err, code), code
-  end
-  return conn
+  return await_handle()
 end
 
 return tcp

@@ -104,6 +104,8 @@ void mp__tcp_op_started(mp__tcp_handle *h);
 /* Count its completion; frees the handle if closed, collected and nothing
  * is left. Returns 1 if the handle is open (and so still allocated). */
 int mp__tcp_op_done(mp__tcp_handle *h);
+/* __tostring of both kinds: "tname (open|closed): address". */
+int mp__tcp_handle_tostring(lua_State *L, const char *tname);
 /* __gc of both kinds: close if open, and forget the userdata. */
 int mp__tcp_handle_gc(lua_State *L);
 /* Close the socket; the handle is freed once its last op has completed

@@ -283,9 +283,7 @@ static int conn_set_timeouts(lua_State *L) {
 }
 
 static int conn_tostring(lua_State *L) {
-  mp__tcp_handle *h = mp__tcp_handle_check(L, 1, MP__TCP_META);
-  lua_pushfstring(L, "moonport.tcp (%s): %p", h->closed ? "closed" : "open", (void *)h);
-  return 1;
+  return mp__tcp_handle_tostring(L, MP__TCP_META);
 }
 
 void mp__bind_open_tcp_conn(lua_State *L) {

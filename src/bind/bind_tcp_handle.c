@@ -96,6 +96,12 @@ void mp__tcp_handle_close(lua_State *L, mp__tcp_handle *h) {
   }
 }
 
+int mp__tcp_handle_tostring(lua_State *L, const char *tname) {
+  mp__tcp_handle *h = mp__tcp_handle_check(L, 1, tname);
+  lua_pushfstring(L, "%s (%s): %p", tname, h->closed ? "closed" : "open", (void *)h);
+  return 1;
+}
+
 int mp__tcp_handle_gc(lua_State *L) {
   mp__tcp_handle *h = *(mp__tcp_handle **)lua_touserdata(L, 1);
   h->collected = 1;

@@ -182,9 +182,7 @@ static int server_close_method(lua_State *L) {
 }
 
 static int server_tostring(lua_State *L) {
-  mp__tcp_handle *h = mp__tcp_handle_check(L, 1, MP__TCP_SERVER_META);
-  lua_pushfstring(L, "moonport.tcp_server (%s): %p", h->closed ? "closed" : "open", (void *)h);
-  return 1;
+  return mp__tcp_handle_tostring(L, MP__TCP_SERVER_META);
 }
 
 /* mp.tcp.connect(host, port, cb [, opts]) -> conn, or nil, err, name if it
