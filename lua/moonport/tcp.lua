@@ -1,8 +1,11 @@
 -- tcp.lua: the coroutine form of TCP, in the style of OpenResty's cosockets,
--- on top of the C callback form. It patches the core's connection and
--- server methods in place, so one handle serves both forms: a call with a
+-- on top of the C callback form. One handle serves both forms: a call with a
 -- callback is the C form, the same call without one (inside mp.spawn)
 -- waits and returns `value` or `nil, err` (reads: `nil, err, partial`).
+-- read, write, shutdown and accept stay the C methods, which hand a call
+-- without a callback to the waiting versions registered here (so the
+-- callback form pays nothing for this layer); read_line and the other
+-- waiting-only methods are added to the connections' methods.
 local core = require "moonport.core"
 local coro = require "moonport.coro"
 
@@ -15,7 +18,7 @@ local tointeger = math.tointeger
 local core_tcp = core.tcp
 local conn_methods, server_methods = core_tcp.conn_methods, core_tcp.server_methods
 
--- The C methods this file overloads, kept for the callback form.
+-- The C calls this file builds on, with their callbacks.
 local C = {
   connect = core_tcp.connect,
   read = conn_methods.read,
@@ -189,12 +192,15 @@ local function find_delim(sock, st, delim, limit)
 end
 
 -- The state of sock for a read in the calling coroutine; raises outside a
--- coroutine, and while another coroutine reads sock (as the C layer does).
-local function begin_read(sock, what)
-  current(what, 3)
+-- coroutine, and while another coroutine reads sock (as the C layer does),
+-- at level as error() counts it from begin_read's caller (default 2: the
+-- script, for a method it calls directly).
+local function begin_read(sock, what, level)
+  level = (level or 2) + 1
+  current(what, level)
   local st = state(sock)
   if st.waiter then
-    error("already reading", 3)
+    error("already reading", level)
   end
   return st
 end
@@ -212,20 +218,19 @@ local function check_max(max, arg, name)
   return n
 end
 
--- sock:read(n) -> exactly n bytes; or nil, err, partial. With a function,
--- the C form: sock:read(cb).
-function conn_methods.read(sock, n)
-  if type(n) == "function" then
-    return C.read(sock, n)
-  end
+-- The waiting versions run called from their C method, which the script
+-- called: its errors are raised at level 3, the script's call.
+
+-- sock:read(n) -> exactly n bytes; or nil, err, partial.
+local function wait_read(sock, n)
   if type(n) ~= "number" then
-    arg_error(2, 1, "read", "callback or number of bytes expected, got " .. type(n))
+    arg_error(3, 1, "read", "callback or number of bytes expected, got " .. type(n))
   end
   local count = tointeger(n)
   if not count or count < 0 then
-    arg_error(2, 1, "read", "number of bytes must be an integer >= 0")
+    arg_error(3, 1, "read", "number of bytes must be an integer >= 0")
   end
-  local st = begin_read(sock, "sock:read(n)")
+  local st = begin_read(sock, "sock:read(n)", 3)
   while st.size < count do
     local ok, err = fill(sock, st)
     if not ok then
@@ -315,15 +320,11 @@ local function await_handle()
 end
 
 -- sock:write(data) -> true once the data is queued and the queue is below
--- high water; or nil, err, code. With a callback, or outside a coroutine,
--- the C form. A write that finds the queue at high water waits for its own
--- callback (its data sent), which also brings the errors that end the
--- wait: write timeout, reset, close (ECANCELED).
-function conn_methods.write(sock, data, cb)
-  local co, main = running()
-  if cb ~= nil or main then
-    return C.write(sock, data, cb)
-  end
+-- high water; or nil, err, code. A write that finds the queue at high water
+-- waits for its own callback (its data sent), which also brings the errors
+-- that end the wait: write timeout, reset, close (ECANCELED).
+local function wait_write(sock, data)
+  local co = running()
   local waiting = false
   local ok, err, code = C.write(sock, data, function(e, c)
     if waiting then
@@ -341,14 +342,10 @@ function conn_methods.write(sock, data, cb)
 end
 
 -- sock:shutdown() -> true once the queued data is sent and the write side
--- is shut; or nil, err, code. With a callback, or outside a coroutine, the
--- C form. (close() drops what is still queued: shut down first to have it
--- all sent.)
-function conn_methods.shutdown(sock, cb)
-  local co, main = running()
-  if cb ~= nil or main then
-    return C.shutdown(sock, cb)
-  end
+-- is shut; or nil, err, code. (close() drops what is still queued: shut
+-- down first to have it all sent.)
+local function wait_shutdown(sock)
+  local co = running()
   local ok, err, code = C.shutdown(sock, function(...)
     step(co, ...)
   end)
@@ -370,16 +367,12 @@ function conn_methods.settimeout(sock, ms)
   return C.set_timeouts(sock, { read = ms, write = ms })
 end
 
--- server:accept() -> the next connection, or nil, err, code. With a
--- callback, the C form: server:accept(cb).
-function server_methods.accept(server, cb)
-  if cb ~= nil then
-    return C.accept(server, cb)
-  end
-  current("server:accept")
+-- server:accept() -> the next connection, or nil, err, code.
+local function wait_accept(server)
+  current("server:accept", 3)
   local st = state(server)
   if st.waiter then
-    error("already accepting", 2)
+    error("already accepting", 3)
   end
   local ok, err, code = C.accept(server, st.wake)
   if ok == nil and err then
@@ -388,6 +381,13 @@ function server_methods.accept(server, cb)
   st.waiter = running()
   return await_handle()
 end
+
+core_tcp.coroutine_form({
+  read = wait_read,
+  write = wait_write,
+  shutdown = wait_shutdown,
+  accept = wait_accept,
+})
 
 local tcp = { listen = core_tcp.listen }
 

@@ -104,6 +104,14 @@ void mp__tcp_op_started(mp__tcp_handle *h);
 /* Count its completion; frees the handle if closed, collected and nothing
  * is left. Returns 1 if the handle is open (and so still allocated). */
 int mp__tcp_op_done(mp__tcp_handle *h);
+/* The coroutine form: lua/moonport/tcp.lua registers its waiting read,
+ * write, shutdown and accept with mp.tcp.coroutine_form{...}; a method
+ * called without a callback (and, for write and shutdown, inside a
+ * coroutine) hands its arguments to the one named name and returns what
+ * it returns, after a yield if it waits. Returns -1 when there is none. */
+int mp__tcp_coroutine_call(lua_State *L, const char *name);
+int mp__tcp_set_coroutine_form(lua_State *L);
+
 /* __tostring of both kinds: "tname (open|closed): address". */
 int mp__tcp_handle_tostring(lua_State *L, const char *tname);
 /* __gc of both kinds: close if open, and forget the userdata. */

@@ -165,8 +165,12 @@ static int conn_read_start(lua_State *L) {
   return start_reading(L, MP__READ_ON);
 }
 
-/* conn:read(cb): the next chunk only. */
+/* conn:read(cb): the next chunk only. conn:read(n): the coroutine form. */
 static int conn_read(lua_State *L) {
+  if (!lua_isfunction(L, 2)) {
+    int n = mp__tcp_coroutine_call(L, "read");
+    if (n >= 0) return n;
+  }
   return start_reading(L, MP__READ_ONCE);
 }
 

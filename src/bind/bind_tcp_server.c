@@ -152,6 +152,10 @@ static int tcp_listen(lua_State *L) {
  * on_connection: cb(err, conn). */
 static int server_accept(lua_State *L) {
   tcp_server *s = (tcp_server *)mp__tcp_handle_check(L, 1, MP__TCP_SERVER_META);
+  if (lua_isnoneornil(L, 2)) {
+    int n = mp__tcp_coroutine_call(L, "accept");
+    if (n >= 0) return n;
+  }
   luaL_checktype(L, 2, LUA_TFUNCTION);
   if (s->h.closed) return mp__tcp_push_fail(L, MP_ECLOSED, "accept");
   if (s->on_connection != LUA_NOREF)
@@ -234,7 +238,10 @@ void mp__bind_open_tcp(lua_State *L) {
   mp__bind_open_tcp_server(L);
   lua_newtable(L);
   lua_pushvalue(L, -2);
-  static const luaL_Reg funcs[] = {{"listen", tcp_listen}, {"connect", tcp_connect}, {NULL, NULL}};
+  static const luaL_Reg funcs[] = {{"listen", tcp_listen},
+                                   {"connect", tcp_connect},
+                                   {"coroutine_form", mp__tcp_set_coroutine_form},
+                                   {NULL, NULL}};
   mp__bind_setfuncs(L, funcs);
   lua_pop(L, 1);
   luaL_getmetatable(L, MP__TCP_META);

@@ -160,6 +160,10 @@ static int conn_write(lua_State *L) {
   size_t len;
   const char *data = check_data(L, 2, &len);
   if (!lua_isnoneornil(L, 3)) luaL_checktype(L, 3, LUA_TFUNCTION);
+  if (lua_isnoneornil(L, 3) && lua_isyieldable(L)) {
+    int n = mp__tcp_coroutine_call(L, "write");
+    if (n >= 0) return n;
+  }
   mp__tcp_conn *c = writable_conn(L, "write");
   if (!c) return 3;
   if (len > c->write_limit - c->wq_bytes)
@@ -211,6 +215,10 @@ static int conn_on_drain(lua_State *L) {
  * queued has been sent. cb(err) then. */
 static int conn_shutdown(lua_State *L) {
   if (!lua_isnoneornil(L, 2)) luaL_checktype(L, 2, LUA_TFUNCTION);
+  if (lua_isnoneornil(L, 2) && lua_isyieldable(L)) {
+    int n = mp__tcp_coroutine_call(L, "shutdown");
+    if (n >= 0) return n;
+  }
   mp__tcp_conn *c = writable_conn(L, "shutdown");
   if (!c) return 3;
   c->shut = 1;
