@@ -75,6 +75,13 @@ static void park(mp__sock *s, mp_op **slot, mp_op *op, unsigned ev) {
   *slot = op;
 }
 
+/* Park the op in *slot again (its watch ended). */
+static void repark(mp__sock *s, mp_op **slot, unsigned ev) {
+  mp_op *op = *slot;
+  *slot = NULL;
+  park(s, slot, op, ev);
+}
+
 /* Try the reader's call; park it again if it would block. */
 static void run_reader(mp__sock *s, mp_op *op, int kind) {
   int result = 0;
@@ -170,12 +177,12 @@ void mp__sock_unwatched(mp__sock *s, unsigned ev, unsigned ready) {
     return;
   }
   if (ready) mp__sock_ready(s, ready);
-  /* A one-shot watch that fired for nothing a parked op can use yet: ask
-   * again, or that op would wait forever. */
-  if ((ev & MP__EV_READ) && s->reader && !(s->watching & MP__EV_READ))
-    s->reactor->watch(s->reactor, s, MP__EV_READ);
-  if ((ev & MP__EV_WRITE) && s->writer && !(s->watching & MP__EV_WRITE))
-    s->reactor->watch(s->reactor, s, MP__EV_WRITE);
+  /* A one-shot watch ended with an op still parked (it fired for nothing
+   * that op can use yet): park it again, or it would wait forever. park()
+   * fails it if the backend cannot watch; one already watched again by the
+   * retry above costs nothing. */
+  if ((ev & MP__EV_READ) && s->reader) repark(s, &s->reader, MP__EV_READ);
+  if ((ev & MP__EV_WRITE) && s->writer) repark(s, &s->writer, MP__EV_WRITE);
 }
 
 void mp__sock_cancel_read(mp__sock *s) {
