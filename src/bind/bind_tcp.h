@@ -167,6 +167,9 @@ int mp__tcp_push_addr(lua_State *L, const struct sockaddr_storage *addr);
 int mp__tcp_push_fail(lua_State *L, int err, const char *what);
 /* Push "ENAME: what: message" (a callback's err). */
 void mp__tcp_push_err(lua_State *L, int err, const char *what);
+/* Call the callback on top of b->L's stack with (err, nil, "ENAME"), the
+ * failure of what; the shape of every failed read, connect and accept. */
+void mp__tcp_call_failed(mp__bind *b, int err, const char *what);
 
 /* conn:write, conn:on_drain, conn:shutdown and conn:write_queue_size. */
 extern const luaL_Reg mp__tcp_write_methods[];

@@ -92,6 +92,13 @@ void mp__tcp_push_err(lua_State *L, int err, const char *what) {
   lua_pushfstring(L, "%s: %s: %s", mp_err_name(err), what, mp_strerror(err));
 }
 
+void mp__tcp_call_failed(mp__bind *b, int err, const char *what) {
+  mp__tcp_push_err(b->L, err, what);
+  lua_pushnil(b->L);
+  lua_pushstring(b->L, mp_err_name(err));
+  mp__bind_call(b, 3);
+}
+
 int mp__tcp_push_fail(lua_State *L, int err, const char *what) {
   lua_pushnil(L);
   mp__tcp_push_err(L, err, what);

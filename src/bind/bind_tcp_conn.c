@@ -86,10 +86,7 @@ static void read_end(mp__tcp_conn *c, int err) {
     mp__bind_call(c->h.b, 2);
     return;
   }
-  mp__tcp_push_err(L, err, "read");
-  lua_pushnil(L);
-  lua_pushstring(L, mp_err_name(err));
-  mp__bind_call(c->h.b, 3);
+  mp__tcp_call_failed(c->h.b, err, "read");
 }
 
 void mp__tcp_read_fail(mp__tcp_conn *c, int err) {
@@ -210,10 +207,7 @@ void mp__tcp_connect_done(mp_loop *loop, mp_op *op) {
     if (!c->h.closed) mp__tcp_conn_close(L, &c->h);
     mp__tcp_write_fail_all(c, result);
     if (c->read_mode != MP__READ_OFF) read_end(c, result);
-    mp__tcp_push_err(L, result, "connect");
-    lua_pushnil(L);
-    lua_pushstring(L, mp_err_name(result));
-    mp__bind_call(c->h.b, 3);
+    mp__tcp_call_failed(c->h.b, result, "connect");
   }
   if (mp__tcp_op_done(&c->h)) mp__tcp_conn_settle(c);
 }

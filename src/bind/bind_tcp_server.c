@@ -46,12 +46,17 @@ static void start_accept(tcp_server *s) {
   mp__sock_accept(&s->h.sock, &s->accept_op);
 }
 
+/* Whether anyone takes connections: on_connection, or a pending accept(cb). */
+static int wants_connections(const tcp_server *s) {
+  return s->on_connection != LUA_NOREF || s->accept_cb != LUA_NOREF;
+}
+
 static void retry_fired(mp_loop *loop, mp_op *op) {
   (void)loop;
   tcp_server *s = MP_CONTAINER_OF(op, tcp_server, retry.op);
   s->paused = 0;
   if (!mp__tcp_op_done(&s->h)) return;
-  if (s->on_connection != LUA_NOREF || s->accept_cb != LUA_NOREF) start_accept(s);
+  if (wants_connections(s)) start_accept(s);
 }
 
 /* The callback to tell about this accept: on_connection, or the one-shot
@@ -69,12 +74,7 @@ static int push_callback(lua_State *L, tcp_server *s) {
 }
 
 static void call_with_error(tcp_server *s, int err) {
-  lua_State *L = s->h.b->L;
-  if (!push_callback(L, s)) return;
-  mp__tcp_push_err(L, err, "accept");
-  lua_pushnil(L);
-  lua_pushstring(L, mp_err_name(err));
-  mp__bind_call(s->h.b, 3);
+  if (push_callback(s->h.b->L, s)) mp__tcp_call_failed(s->h.b, err, "accept");
 }
 
 static void accept_done(mp_loop *loop, mp_op *op) {
@@ -107,7 +107,7 @@ static void accept_done(mp_loop *loop, mp_op *op) {
   }
   /* Other errors (a connection reset while queued) end only that one. */
   if (!mp__tcp_op_done(&s->h)) return;
-  int wanted = s->on_connection != LUA_NOREF || s->accept_cb != LUA_NOREF;
+  int wanted = wants_connections(s);
   if (wanted && !s->paused && !s->accepting) start_accept(s);
   if (!wanted) mp__tcp_anchor(L, &s->h, 0, 0);
 }
