@@ -143,6 +143,14 @@ end
 
 function T.noop() end
 
+-- A port nobody listens on: one the kernel just handed out and took back.
+function T.free_port()
+  local server = assert(mp.tcp.listen(T.HOST, 0))
+  local _, port = server:address()
+  server:close()
+  return port
+end
+
 -- The soft limit on open descriptors, from /proc (nil if unknown).
 function T.fd_limit()
   local f = io.open("/proc/self/limits")

@@ -11,7 +11,7 @@ local T = require "tcp_helper"
 
 TestTcp = T.class()
 
-local HOST, noop = T.HOST, T.noop
+local HOST, noop, free_port = T.HOST, T.noop, T.free_port
 local scope, pair, live, countdown, read_all, assert_fail =
   T.scope, T.pair, T.live, T.countdown, T.read_all, T.assert_fail
 
@@ -22,14 +22,6 @@ local function pattern(n)
     lines[i] = string.format("%07d\n", i)
   end
   return table.concat(lines):sub(1, n)
-end
-
--- A port nobody listens on: one the kernel just handed out and took back.
-local function free_port()
-  local server = assert(mp.tcp.listen(HOST, 0))
-  local _, port = server:address()
-  server:close()
-  return port
 end
 
 -- A server that never accepts, its accept queue full (backlog 1, and

@@ -4,6 +4,7 @@
 local lu = require "luaunit"
 local mp = require "moonport"
 local H = require "helper"
+local T = require "tcp_helper"
 
 TestTcpCoro = H.class()
 
@@ -64,14 +65,6 @@ local function trickle(conn, s, n)
     mp.sleep(2)
   end
   lu.assertTrue(conn:shutdown())
-end
-
--- A port nothing listens on (one the system just gave out and took back).
-local function closed_port()
-  local server = assert(mp.tcp.listen(HOST, 0))
-  local _, port = server:address()
-  server:close()
-  return port
 end
 
 function TestTcpCoro:test_connect_accept_write_read()
@@ -360,7 +353,7 @@ function TestTcpCoro:test_write_timeout_ends_a_waiting_write()
 end
 
 function TestTcpCoro:test_connect_refused()
-  local port = closed_port()
+  local port = T.free_port()
   local result
   mp.spawn(function()
     result = { mp.tcp.connect(HOST, port) }
