@@ -114,22 +114,22 @@ static void join(mp_op **head, mp_op **tail, mp_op *first, mp_op *last) {
  * the workers' batches. Waits only when there is nothing at all. */
 static void take_work(mp_loop *loop) {
   mp__reactor *r = loop->port->reactor;
-  if (!r) {
-    mp_op *deferred = loop->deferred;
-    loop->deferred = loop->deferred_tail = NULL;
-    loop->pending = deferred ? deferred : mp__cq_take_all(&loop->queue);
-    return;
-  }
   mp_op *head = loop->deferred, *tail = loop->deferred_tail;
   loop->deferred = loop->deferred_tail = NULL;
+  if (!r) {
+    loop->pending = head ? head : mp__cq_take_all(&loop->queue);
+    return;
+  }
   mp_op *posted_tail, *posted = mp__cq_try_take(&loop->queue, &posted_tail);
   if (head || posted || r->done_head) {
     loop->backend->io_poll(loop->port, 0);
-  } else if (mp__cq_sleep_begin(&loop->queue)) {
-    loop->backend->io_poll(loop->port, -1);
-    mp__cq_sleep_end(&loop->queue);
-    posted = mp__cq_try_take(&loop->queue, &posted_tail);
   } else {
+    /* Nothing at all: sleep in the kernel's poll, unless a batch came in
+     * between (then sleep_begin says no), and take what woke us. */
+    if (mp__cq_sleep_begin(&loop->queue)) {
+      loop->backend->io_poll(loop->port, -1);
+      mp__cq_sleep_end(&loop->queue);
+    }
     posted = mp__cq_try_take(&loop->queue, &posted_tail);
   }
   mp_op *done_tail, *done = mp__reactor_take(r, &done_tail);
