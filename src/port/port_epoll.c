@@ -11,18 +11,18 @@
  * blocked write. */
 #include <stdlib.h>
 #include <sys/epoll.h>
-#include <sys/eventfd.h>
 #include <unistd.h>
 
 #include "port/backends.h"
 #include "port/errno_posix.h"
 #include "port/packet_queue.h"
 #include "port/reactor.h"
+#include "port/wake_fd.h"
 
 #define POLL_BATCH 256
 
 /* wake_fd is registered level-triggered and drained by io_poll after each
- * wake, so one write is enough however many wakes were asked for. */
+ * wake (wake_fd.h). */
 typedef struct epoll_port {
   mp__pq_port pq; /* first: the port and its packet queue */
   mp__reactor reactor;
@@ -58,9 +58,7 @@ static void epoll_io_poll(mp_port *port, int64_t timeout_ms) {
   for (int i = 0; i < n; i++) {
     mp__sock *s = events[i].data.ptr;
     if (!s) {
-      uint64_t count;
-      /* Nothing to read means another wake drained it first: fine. */
-      if (read(p->wake_fd, &count, sizeof count) < 0) count = 0;
+      mp__wake_fd_drain(p->wake_fd);
       continue;
     }
     uint32_t e = events[i].events;
@@ -74,10 +72,7 @@ static void epoll_io_poll(mp_port *port, int64_t timeout_ms) {
 }
 
 static void epoll_io_wake(mp_port *port) {
-  epoll_port *p = (epoll_port *)port;
-  uint64_t one = 1;
-  /* EAGAIN means the counter is already non-zero: io_poll will wake. */
-  if (write(p->wake_fd, &one, sizeof one) < 0) return;
+  mp__wake_fd_signal(((epoll_port *)port)->wake_fd);
 }
 
 static int epoll_available(void) {
@@ -91,7 +86,7 @@ static int epoll_open(mp_port **out) {
   epoll_port *p = calloc(1, sizeof *p);
   if (!p) return MP_ENOMEM;
   p->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
-  p->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  p->wake_fd = mp__wake_fd_open();
   struct epoll_event ev = {.events = EPOLLIN, .data.ptr = NULL};
   if (p->epoll_fd < 0 || p->wake_fd < 0 ||
       epoll_ctl(p->epoll_fd, EPOLL_CTL_ADD, p->wake_fd, &ev) < 0) {

@@ -24,13 +24,13 @@
 #include <liburing.h>
 #include <poll.h>
 #include <stdlib.h>
-#include <sys/eventfd.h>
 #include <unistd.h>
 
 #include "port/backends.h"
 #include "port/errno_posix.h"
 #include "port/packet_queue.h"
 #include "port/reactor.h"
+#include "port/wake_fd.h"
 
 #define RING_ENTRIES 256
 /* user_data of the eventfd's poll, and of ops whose completion says nothing
@@ -164,9 +164,7 @@ static void uring_io_poll(mp_port *port, int64_t timeout_ms) {
     seen++;
     uint64_t tag = io_uring_cqe_get_data64(cqe);
     if (tag == WAKE_TAG) {
-      uint64_t count;
-      /* Nothing to read means the counter was drained already: fine. */
-      if (read(p->wake_fd, &count, sizeof count) < 0) count = 0;
+      mp__wake_fd_drain(p->wake_fd);
       if (!(cqe->flags & IORING_CQE_F_MORE)) rearm = 1;
     } else if (tag != IGNORE_TAG) {
       poll_done(p, tag, cqe->res, cqe->flags);
@@ -177,10 +175,7 @@ static void uring_io_poll(mp_port *port, int64_t timeout_ms) {
 }
 
 static void uring_io_wake(mp_port *port) {
-  uring_port *p = (uring_port *)port;
-  uint64_t one = 1;
-  /* EAGAIN means the counter is already non-zero: io_poll will wake. */
-  if (write(p->wake_fd, &one, sizeof one) < 0) return;
+  mp__wake_fd_signal(((uring_port *)port)->wake_fd);
 }
 
 static int uring_available(void) {
@@ -201,7 +196,7 @@ static int uring_available(void) {
 static int uring_open(mp_port **out) {
   uring_port *p = calloc(1, sizeof *p);
   if (!p) return MP_ENOMEM;
-  p->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  p->wake_fd = mp__wake_fd_open();
   if (p->wake_fd < 0) {
     int err = mp__from_errno(errno);
     free(p);
