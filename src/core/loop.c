@@ -122,7 +122,8 @@ static void take_work(mp_loop *loop) {
   }
   mp_op *posted_tail, *posted = mp__cq_try_take(&loop->queue, &posted_tail);
   if (head || posted || r->done_head) {
-    loop->backend->io_poll(loop->port, 0);
+    /* Look for ready sockets between rounds of other work, if any could be. */
+    if (r->watched) loop->backend->io_poll(loop->port, 0);
   } else {
     /* Nothing at all: sleep in the kernel's poll, unless a batch came in
      * between (then sleep_begin says no), and take what woke us. */

@@ -36,7 +36,7 @@ static int epoll_watch(mp__reactor *r, mp__sock *s, unsigned ev) {
   epoll_port *p = MP_CONTAINER_OF(r, epoll_port, reactor);
   struct epoll_event e = {.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET, .data.ptr = s};
   if (epoll_ctl(p->epoll_fd, EPOLL_CTL_ADD, s->fd, &e) < 0) return mp__from_errno(errno);
-  s->watching = MP__EV_READ | MP__EV_WRITE;
+  mp__reactor_set_watching(r, s, MP__EV_READ | MP__EV_WRITE);
   return 0;
 }
 
@@ -47,7 +47,7 @@ static void epoll_forget(mp__reactor *r, mp__sock *s) {
   epoll_port *p = MP_CONTAINER_OF(r, epoll_port, reactor);
   struct epoll_event unused = {0};
   epoll_ctl(p->epoll_fd, EPOLL_CTL_DEL, s->fd, &unused);
-  s->watching = 0;
+  mp__reactor_set_watching(r, s, 0);
 }
 
 static void epoll_io_poll(mp_port *port, int64_t timeout_ms) {

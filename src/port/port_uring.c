@@ -107,7 +107,7 @@ static int uring_watch(mp__reactor *r, mp__sock *s, unsigned ev) {
     io_uring_prep_poll_add(sqe, s->fd, POLLOUT);
   }
   io_uring_sqe_set_data64(sqe, (uint64_t)(uintptr_t)s | ev);
-  s->watching |= (uint8_t)ev;
+  mp__reactor_set_watching(r, s, s->watching | ev);
   return 0;
 }
 

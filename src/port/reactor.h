@@ -16,6 +16,9 @@
 
 typedef struct mp__reactor {
   mp_op *done_head, *done_tail; /* completed ops, not yet handed to the loop */
+  /* Sockets the kernel watches (watching != 0). With none, nothing can
+   * become ready: the loop skips io_poll while it has other work. */
+  int watched;
   /* Make the kernel report ev (MP__EV_…) on s when it becomes ready, at
    * least once after this call. Returns 0 or an MP_E… code. */
   int (*watch)(struct mp__reactor *r, mp__sock *s, unsigned ev);
@@ -23,6 +26,12 @@ typedef struct mp__reactor {
    * cancel on its way) are reported through mp__sock_unwatched. */
   void (*forget)(struct mp__reactor *r, mp__sock *s);
 } mp__reactor;
+
+/* Set what the backend watches on s, keeping r->watched in step. */
+static inline void mp__reactor_set_watching(mp__reactor *r, mp__sock *s, unsigned bits) {
+  r->watched += (bits != 0) - (s->watching != 0);
+  s->watching = (uint8_t)bits;
+}
 
 /* Queue op's completion with result. */
 static inline void mp__reactor_complete(mp__reactor *r, mp_op *op, int result) {

@@ -171,7 +171,7 @@ void mp__sock_ready(mp__sock *s, unsigned ev) {
 }
 
 void mp__sock_unwatched(mp__sock *s, unsigned ev, unsigned ready) {
-  s->watching &= (uint8_t)~ev;
+  mp__reactor_set_watching(s->reactor, s, s->watching & ~ev);
   if (s->closing) {
     if (!s->watching) mp__reactor_complete(s->reactor, s->close_op, 0);
     return;
