@@ -123,6 +123,34 @@ MP_EXPORT int mp_post(mp_loop *loop, mp_op *op);
 MP_EXPORT void mp_loop_ref(mp_loop *loop);
 MP_EXPORT void mp_loop_unref(mp_loop *loop);
 
+/* Offloaded work: blocking C work (a file read on a port that cannot wait
+ * on files, getaddrinfo, hashing, compression) run on the loop's work
+ * threads, never on the Lua thread. The issuer embeds an mp_work in its
+ * request and sets fn and op.cb; fn(work) runs on a work thread (it must not
+ * touch any lua_State) and leaves its outcome in work->op.result; then its
+ * completion is posted to the port and op.cb runs on the Lua thread, exactly
+ * once, also when the work was cancelled before it started (op.result is
+ * then MP_ECANCELED). The request must stay alive until op.cb has run.
+ * Work items start in the order they were submitted, several at once: up to
+ * MOONPORT_WORK_THREADS threads (default 4, at most 128), started as needed.
+ * Work in flight keeps mp.run() from returning. */
+typedef struct mp_work mp_work;
+typedef void (*mp_work_fn)(mp_work *work);
+struct mp_work {
+  mp_op op;      /* public: op.cb and, from fn, op.result */
+  mp_work_fn fn; /* public: the blocking part */
+  int state_;    /* private: queued, running or done */
+};
+
+/* Queue work. Lua thread. Returns 0, or MP_ENOMEM/MP_EAGAIN when no work
+ * thread could be started (then no callback comes and work is the
+ * caller's again). */
+MP_EXPORT int mp_work_submit(mp_loop *loop, mp_work *work);
+/* Cancel work that has not started: its callback comes with MP_ECANCELED on
+ * a later round of the loop. Returns 0, or MP_EBUSY if fn is running or has
+ * run (its callback comes with fn's result). Lua thread. */
+MP_EXPORT int mp_work_cancel(mp_loop *loop, mp_work *work);
+
 /* Name of the port backend in use: "iocp", "uring" or "epoll". */
 MP_EXPORT const char *mp_loop_backend(mp_loop *loop);
 

@@ -78,13 +78,15 @@ int mp__loop_new(mp_loop **out, const char *backend_name, int nworkers) {
     free(loop);
     return rc;
   }
+  mp__work_pool_init(&loop->work, loop, 0);
   *out = loop;
   return 0;
 }
 
 void mp__loop_free(mp_loop *loop) {
-  /* The timer thread posts, so it goes first; then nothing else does. */
+  /* The timer and work threads post, so they go first; then nothing else does. */
   mp__timers_close(&loop->timers);
+  mp__work_pool_close(&loop->work);
   stop_workers(loop, loop->nworkers);
   loop->backend->close(loop->port);
   mp__cq_destroy(&loop->queue);
@@ -141,7 +143,7 @@ static void take_work(mp_loop *loop) {
 
 static void dispatch(mp_loop *loop, mp_op *op) {
   if (op->key_ == MP__KEY_POST) atomic_fetch_sub(&loop->posts_in_flight, 1);
-  if (op->key_ == MP__KEY_TIMER) loop->refs--;
+  if (op->key_ == MP__KEY_REF) loop->refs--;
   op->cb(loop, op);
 }
 

@@ -1,8 +1,9 @@
 /* loop.h: the event loop, private to the core and the bindings.
  *
  * The loop owns the port, the worker threads that wait on it, the queue that
- * carries their batches into the Lua thread, and the timer thread. Nothing
- * here knows Lua: the bindings hang their context on `data`.
+ * carries their batches into the Lua thread, the timer thread and the work
+ * threads of offloaded work. Nothing here knows Lua: the bindings hang their
+ * context on `data`.
  */
 #ifndef MP_LOOP_H
 #define MP_LOOP_H
@@ -11,13 +12,14 @@
 
 #include "core/completion_queue.h"
 #include "core/timers.h"
+#include "core/work_pool.h"
 #include "port/port.h"
 
 /* Completion keys the core posts with. */
 enum {
   MP__KEY_INTERNAL = 0, /* the core's own packets */
   MP__KEY_POST = 1,     /* mp_post: counted in posts_in_flight */
-  MP__KEY_TIMER = 2     /* a timer's final callback: counted in refs */
+  MP__KEY_REF = 2       /* counted in refs: a timer's final callback, offloaded work */
 };
 
 struct mp_loop {
@@ -27,6 +29,7 @@ struct mp_loop {
   int nworkers;
   mp__cq queue; /* workers -> Lua thread */
   mp__timers timers;
+  mp__work_pool work;          /* offloaded work (mp_work) */
   atomic_long posts_in_flight; /* mp_post calls whose callback has not run */
 
   /* Lua thread only. */

@@ -15,7 +15,7 @@ static void post_packet_locked(mp__timers *ts) {
 
 static void ready_append_locked(mp__timers *ts, mp__timer *t, int status) {
   t->op.result = status;
-  t->op.key_ = MP__KEY_TIMER;
+  t->op.key_ = MP__KEY_REF;
   mp__op_chain_append(&ts->ready_head, &ts->ready_tail, &t->op, &t->op);
 }
 
