@@ -52,6 +52,11 @@
   XX(ENOTCONN, "socket is not connected")                                                          \
   XX(EPIPE, "broken pipe")                                                                         \
   XX(EAI_NONAME, "unknown host")                                                                   \
+  XX(EAI_AGAIN, "temporary failure in name resolution")                                            \
+  XX(EAI_FAIL, "non-recoverable failure in name resolution")                                       \
+  XX(EAI_NODATA, "no address associated with host")                                                \
+  XX(EAI_FAMILY, "address family not supported by the resolver")                                   \
+  XX(EAI_SERVICE, "service not supported")                                                         \
   XX(UNKNOWN, "unknown error")
 
 enum {

@@ -38,4 +38,8 @@ if core.tcp then
   mp.tcp = require "moonport.tcp"
 end
 
+-- Name resolution: the callback form from the core, the coroutine form
+-- from dns.lua.
+mp.dns = require "moonport.dns"
+
 return mp

@@ -64,6 +64,7 @@ void mp__bind_open_loop(lua_State *L);
 void mp__bind_open_errors(lua_State *L);
 void mp__bind_open_timer(lua_State *L);
 void mp__bind_open_tcp(lua_State *L);
+void mp__bind_open_dns(lua_State *L);
 /* Free every socket handle still allocated (lua_close). */
 void mp__tcp_free_all(mp__bind *b);
 

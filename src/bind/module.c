@@ -92,6 +92,7 @@ int luaopen_moonport_core(lua_State *L) {
   mp__bind_open_loop(L);
   mp__bind_open_errors(L);
   mp__bind_open_timer(L);
+  mp__bind_open_dns(L);
 #ifndef _WIN32
   mp__bind_open_tcp(L);
 #endif

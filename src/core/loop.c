@@ -3,6 +3,7 @@
 
 #include <stdlib.h>
 
+#include "core/resolve.h"
 #include "port/reactor.h"
 
 /* A worker waits on the port and hands each batch, as one chain, to the
@@ -87,6 +88,7 @@ void mp__loop_free(mp_loop *loop) {
   /* The timer and work threads post, so they go first; then nothing else does. */
   mp__timers_close(&loop->timers);
   mp__work_pool_close(&loop->work);
+  mp__resolve_free_all(loop); /* no thread touches them any more */
   stop_workers(loop, loop->nworkers);
   loop->backend->close(loop->port);
   mp__cq_destroy(&loop->queue);
