@@ -23,6 +23,7 @@ typedef struct mp__bind {
   int msgh;
   int on_error_ref;                   /* registry ref of the error handler, or LUA_NOREF */
   struct mp__tcp_handle *tcp_handles; /* every socket handle not yet freed */
+  struct tcp_dial *tcp_dials;         /* connects by name under way (bind_tcp_dial.c) */
   char *read_buf;                     /* where every socket's reads land, allocated on first use */
 } mp__bind;
 

@@ -2,6 +2,7 @@
 #include <arpa/inet.h>
 #include <string.h>
 
+#include "bind/bind_resolve.h"
 #include "bind/bind_tcp.h"
 
 #define DEFAULT_HIGH_WATER (64u * 1024)
@@ -50,26 +51,17 @@ void mp__tcp_read_timeouts(lua_State *L, int idx, mp__tcp_conn_opts *c) {
   c->write_timeout = opt_uint(L, idx, "write", 0, 0, MAX_TIMEOUT_MS);
 }
 
+uint16_t mp__tcp_check_port(lua_State *L, int idx) {
+  lua_Integer port = luaL_checkinteger(L, idx);
+  luaL_argcheck(L, port >= 0 && port <= 65535, idx, "port must be 0-65535");
+  return (uint16_t)port;
+}
+
 int mp__tcp_parse_addr(lua_State *L, int hidx, struct sockaddr_storage *out, socklen_t *len) {
   const char *host = luaL_checkstring(L, hidx);
-  lua_Integer port = luaL_checkinteger(L, hidx + 1);
-  luaL_argcheck(L, port >= 0 && port <= 65535, hidx + 1, "port must be 0-65535");
-  memset(out, 0, sizeof *out);
+  uint16_t port = mp__tcp_check_port(L, hidx + 1);
   if (strcmp(host, "localhost") == 0) host = "127.0.0.1";
-  struct sockaddr_in *v4 = (struct sockaddr_in *)out;
-  struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)out;
-  if (inet_pton(AF_INET, host, &v4->sin_addr) == 1) {
-    v4->sin_family = AF_INET;
-    v4->sin_port = htons((uint16_t)port);
-    *len = sizeof *v4;
-  } else if (inet_pton(AF_INET6, host, &v6->sin6_addr) == 1) {
-    v6->sin6_family = AF_INET6;
-    v6->sin6_port = htons((uint16_t)port);
-    *len = sizeof *v6;
-  } else {
-    return MP_EAI_NONAME;
-  }
-  return 0;
+  return mp__addr_numeric(host, port, out, len);
 }
 
 int mp__tcp_push_addr(lua_State *L, const struct sockaddr_storage *addr) {

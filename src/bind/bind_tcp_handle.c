@@ -144,6 +144,7 @@ int mp__tcp_handle_gc(lua_State *L) {
 }
 
 void mp__tcp_free_all(mp__bind *b) {
+  mp__tcp_dial_free_all(b);
   while (b->tcp_handles)
     handle_free(b->tcp_handles);
   free(b->read_buf);

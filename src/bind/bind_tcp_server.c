@@ -8,6 +8,7 @@
  */
 #include <stdlib.h>
 
+#include "bind/bind_resolve.h"
 #include "bind/bind_tcp.h"
 
 #define RETRY_MS 100
@@ -194,27 +195,24 @@ static int server_tostring(lua_State *L) {
 static int tcp_connect(lua_State *L) {
   struct sockaddr_storage addr;
   socklen_t addr_len;
-  int rc = mp__tcp_parse_addr(L, 1, &addr, &addr_len);
+  const char *host = luaL_checkstring(L, 1);
+  uint16_t port = mp__tcp_check_port(L, 2);
   luaL_checktype(L, 3, LUA_TFUNCTION);
   mp__tcp_opts opts;
   mp__tcp_read_opts(L, 4, &opts);
-  if (rc < 0) return mp__tcp_push_fail(L, rc, "connect");
+  /* Numeric addresses connect at once; names resolve first. */
+  if (mp__addr_numeric(host, port, &addr, &addr_len) < 0) return mp__tcp_dial(L, port, &opts);
   mp__bind *b = mp__bind_get(L);
   mp__tcp_conn *c = mp__tcp_conn_new(L, &opts.conn);
   int conn_idx = lua_gettop(L);
-  rc = mp__sock_open(&c->h.sock, b->loop->port, addr.ss_family);
+  int rc = mp__sock_open(&c->h.sock, b->loop->port, addr.ss_family);
   if (rc < 0) {
     mp__tcp_conn_close(L, &c->h);
     return mp__tcp_push_fail(L, rc, "connect");
   }
-  lua_pushvalue(L, 3);
-  c->connect_cb = luaL_ref(L, LUA_REGISTRYINDEX);
-  c->connecting = MP__CONNECT_PENDING;
-  mp__tcp_anchor(L, &c->h, 1, conn_idx);
+  mp__tcp_connect_begin(L, c, conn_idx, opts.connect_timeout);
   c->write_op.cb = mp__tcp_connect_done;
-  mp__tcp_op_started(&c->h);
   mp__sock_connect(&c->h.sock, &c->write_op, (struct sockaddr *)&addr, addr_len);
-  if (opts.connect_timeout) mp__tcp_timeout_connect(c, opts.connect_timeout);
   lua_settop(L, conn_idx);
   return 1;
 }

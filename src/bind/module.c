@@ -68,6 +68,7 @@ static void push_context(lua_State *L) {
   b->msgh = 0;
   b->on_error_ref = LUA_NOREF;
   b->tcp_handles = NULL;
+  b->tcp_dials = NULL;
   b->read_buf = NULL;
   if (luaL_newmetatable(L, MP__LOOP_META)) {
     lua_pushcfunction(L, loop_gc);
