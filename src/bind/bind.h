@@ -23,6 +23,7 @@ typedef struct mp__bind {
   int msgh;
   int on_error_ref;                   /* registry ref of the error handler, or LUA_NOREF */
   struct mp__tcp_handle *tcp_handles; /* every socket handle not yet freed */
+  struct mp__bind_signals *signals;   /* mp.signal's state, made on first use */
   struct tcp_dial *tcp_dials;         /* connects by name under way (bind_tcp_dial.c) */
   char *read_buf;                     /* where every socket's reads land, allocated on first use */
 } mp__bind;
@@ -66,6 +67,18 @@ void mp__bind_open_errors(lua_State *L);
 void mp__bind_open_timer(lua_State *L);
 void mp__bind_open_tcp(lua_State *L);
 void mp__bind_open_dns(lua_State *L);
+void mp__bind_open_signal(lua_State *L);
+/* Stop signals from reaching the loop (lua_close, before the loop goes),
+ * then free their state (after it has gone). */
+void mp__bind_close_signals(mp__bind *b);
+void mp__bind_free_signals(mp__bind *b);
+/* The runner: SIGINT and SIGTERM that the script has no handle for stop
+ * the loop (mp.run returns), so that the runner can close the state and
+ * exit with 128 + the signal's number; a second one while that is under
+ * way ends the process at once. Call before the script loads moonport. */
+void mp__signal_runner_default(lua_State *L);
+/* The signal that stopped the loop that way, or 0. */
+int mp__signal_runner_exit(lua_State *L);
 /* Free every socket handle still allocated (lua_close). */
 void mp__tcp_free_all(mp__bind *b);
 

@@ -52,7 +52,9 @@ static int loop_gc(lua_State *L) {
 #ifndef _WIN32 /* TCP on IOCP: not yet */
     mp__tcp_free_all(b);
 #endif
+    mp__bind_close_signals(b);
     mp__loop_free(b->loop);
+    mp__bind_free_signals(b);
     b->loop = NULL;
   }
   return 0;
@@ -69,6 +71,7 @@ static void push_context(lua_State *L) {
   b->on_error_ref = LUA_NOREF;
   b->tcp_handles = NULL;
   b->tcp_dials = NULL;
+  b->signals = NULL;
   b->read_buf = NULL;
   if (luaL_newmetatable(L, MP__LOOP_META)) {
     lua_pushcfunction(L, loop_gc);
@@ -94,6 +97,7 @@ int luaopen_moonport_core(lua_State *L) {
   mp__bind_open_errors(L);
   mp__bind_open_timer(L);
   mp__bind_open_dns(L);
+  mp__bind_open_signal(L);
 #ifndef _WIN32
   mp__bind_open_tcp(L);
 #endif
