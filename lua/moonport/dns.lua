@@ -6,17 +6,18 @@ local coro = require "moonport.coro"
 
 local step, current = coro.step, coro.current
 local yield = coroutine.yield
-local C_resolve = core.dns.resolve
+-- Named so that its argument errors say "bad argument #1 to 'resolve'".
+local resolve = core.dns.resolve
 
 local dns = {}
 
 -- mp.dns.resolve(host [, opts] [, cb])
 function dns.resolve(host, opts, cb)
   if type(opts) == "function" or type(cb) == "function" then
-    return C_resolve(host, opts, cb)
+    return resolve(host, opts, cb)
   end
   local co = current("mp.dns.resolve")
-  local ok, err, code = C_resolve(host, opts, function(...)
+  local ok, err, code = resolve(host, opts, function(...)
     step(co, ...)
   end)
   if not ok then

@@ -83,8 +83,8 @@ static void stop_delivery(void) {
 
 int mp__signal_catch(int id, mp__signal_deliver deliver) {
   if (catching & (1u << id)) return 0;
-  deliver_fn = deliver;
   if (!catching) {
+    deliver_fn = deliver; /* before the thread that calls it starts */
     int rc = start_delivery();
     if (rc < 0) return rc;
   }
