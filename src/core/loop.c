@@ -88,8 +88,10 @@ void mp__loop_free(mp_loop *loop) {
   /* The timer and work threads post, so they go first; then nothing else does. */
   mp__timers_close(&loop->timers);
   mp__work_pool_close(&loop->work);
-  mp__resolve_free_all(loop); /* no thread touches them any more */
   stop_workers(loop, loop->nworkers);
+  /* Only now does no thread touch them: a work thread may have posted a
+   * request's completion, and a worker may be relaying it. */
+  mp__resolve_free_all(loop);
   loop->backend->close(loop->port);
   mp__cq_destroy(&loop->queue);
   free(loop->workers);

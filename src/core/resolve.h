@@ -65,8 +65,8 @@ mp__resolve *mp__resolve_start(mp_loop *loop, const char *host, size_t len,
 void mp__resolve_cancel(mp__resolve *r);
 /* The resolver's own words for a failed request (gai_strerror's text). */
 const char *mp__resolve_message(const mp__resolve *r);
-/* Free the requests still in flight (mp__loop_free, after the work pool
- * has stopped). */
+/* Free the requests still in flight (mp__loop_free, once the work threads
+ * and the port's workers have stopped). */
 void mp__resolve_free_all(mp_loop *loop);
 
 #endif
