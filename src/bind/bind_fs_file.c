@@ -216,8 +216,10 @@ static int file_read(lua_State *L) {
   luaL_checktype(L, 4, LUA_TFUNCTION);
   mp__fs_file *f = open_file(L, "read");
   if (!f) return 3;
-  mp__fs_io *io = calloc(1, sizeof *io + (size_t)size);
+  /* Only the head is cleared: the kernel fills the buffer. */
+  mp__fs_io *io = malloc(sizeof *io + (size_t)size);
   if (!io) return luaL_error(L, "moonport: out of memory");
+  memset(io, 0, sizeof *io);
   io->req.kind = MP__FILE_READ;
   io->data_ref = LUA_NOREF;
   io->len = (size_t)size;
