@@ -26,6 +26,7 @@ typedef struct mp__bind {
   char *read_buf;                     /* where every socket's reads land, allocated on first use */
   struct mp__fs_file *fs_files;       /* every file handle not yet freed */
   struct mp__fs_call *fs_calls;       /* every mp.fs call on a path in flight */
+  struct mp__fs_buf *fs_bufs;         /* read buffers kept for the next reads */
 } mp__bind;
 
 /* The context of the module function being called (its upvalue 1). */

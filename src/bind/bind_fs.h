@@ -17,6 +17,7 @@
 #define MP__FS_FILE_META "moonport.file"
 
 typedef struct mp__fs_io mp__fs_io;
+typedef struct mp__fs_buf mp__fs_buf;
 
 /* Invariants: fd >= 0 until closed and idle; ios lists the ops in flight
  * (inflight of them, plus stats on work threads); self_ref is set exactly
@@ -63,7 +64,7 @@ int mp__fs_coroutine_call(lua_State *L, const char *name);
 int mp__fs_file_stat(lua_State *L);
 
 void mp__bind_open_fs_file(lua_State *L);
-/* Free every file (mp__fs_free_all's part for files). */
+/* Free every file and cached read buffer (mp__fs_free_all's part). */
 void mp__fs_free_files(mp__bind *b);
 
 #endif

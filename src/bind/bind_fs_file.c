@@ -16,8 +16,47 @@ struct mp__fs_io {
   const char *data; /* write: its bytes... */
   size_t len, done; /* ...how many, and how many are written */
   int64_t offset;   /* where the next op starts */
-  char buf[];       /* read: where the bytes land */
+  mp__fs_buf *buf;  /* read: where the bytes land */
 };
+
+/* A read buffer. Freed ones of sizes worth keeping wait in the bind's
+ * cache for the next read: a copy with a few large reads in flight would
+ * otherwise have malloc map and unmap fresh pages for every chunk, and the
+ * page faults and TLB shootdowns that costs were most of its time. */
+struct mp__fs_buf {
+  mp__fs_buf *next;
+  size_t cap;
+  char data[];
+};
+
+#define BUF_CACHE_MIN ((size_t)64 * 1024)       /* smaller ones malloc serves well */
+#define BUF_CACHE_MAX ((size_t)4 * 1024 * 1024) /* larger ones are rare: not kept */
+#define BUF_CACHE_COUNT 8                       /* at most 32 MiB kept */
+
+static mp__fs_buf *buf_get(mp__bind *b, size_t size) {
+  for (mp__fs_buf **p = &b->fs_bufs; *p; p = &(*p)->next) {
+    if ((*p)->cap >= size) {
+      mp__fs_buf *buf = *p;
+      *p = buf->next;
+      return buf;
+    }
+  }
+  mp__fs_buf *buf = malloc(sizeof *buf + size);
+  if (buf) buf->cap = size;
+  return buf;
+}
+
+static void buf_put(mp__bind *b, mp__fs_buf *buf) {
+  int count = 0;
+  for (mp__fs_buf *c = b->fs_bufs; c; c = c->next)
+    count++;
+  if (buf->cap < BUF_CACHE_MIN || buf->cap > BUF_CACHE_MAX || count >= BUF_CACHE_COUNT) {
+    free(buf);
+    return;
+  }
+  buf->next = b->fs_bufs;
+  b->fs_bufs = buf;
+}
 
 mp__fs_file *mp__fs_file_new(lua_State *L, const char *path) {
   size_t path_len = strlen(path);
@@ -120,7 +159,7 @@ static void io_start(mp__fs_io *io) {
   mp_loop *loop = f->b->loop;
   io->req.op.cb = io_done;
   if (io->req.kind == MP__FILE_READ) {
-    mp__file_read(loop, &io->req, f->fd, io->buf, (uint32_t)io->len, io->offset);
+    mp__file_read(loop, &io->req, f->fd, io->buf->data, (uint32_t)io->len, io->offset);
   } else if (io->req.kind == MP__FILE_WRITE) {
     size_t left = io->len - io->done;
     uint32_t n = left < MP__FILE_IO_MAX ? (uint32_t)left : MP__FILE_IO_MAX;
@@ -179,13 +218,14 @@ static void io_done(mp_loop *loop, mp_op *op) {
   if (result >= 0) {
     lua_pushnil(L);
     if (kind == MP__FILE_READ) {
-      lua_pushlstring(L, io->buf, (size_t)result);
+      lua_pushlstring(L, io->buf->data, (size_t)result);
     } else if (kind == MP__FILE_WRITE) {
       lua_pushinteger(L, (lua_Integer)io->done);
     } else {
       lua_pushboolean(L, 1);
     }
   }
+  if (io->buf) buf_put(b, io->buf);
   free(io);
   if (result < 0) {
     mp__fs_call_failed(b, result, kind_name(kind), f->path);
@@ -216,10 +256,12 @@ static int file_read(lua_State *L) {
   luaL_checktype(L, 4, LUA_TFUNCTION);
   mp__fs_file *f = open_file(L, "read");
   if (!f) return 3;
-  /* Only the head is cleared: the kernel fills the buffer. */
-  mp__fs_io *io = malloc(sizeof *io + (size_t)size);
-  if (!io) return luaL_error(L, "moonport: out of memory");
-  memset(io, 0, sizeof *io);
+  mp__fs_io *io = calloc(1, sizeof *io);
+  if (io) io->buf = buf_get(f->b, (size_t)size);
+  if (!io || !io->buf) {
+    free(io);
+    return luaL_error(L, "moonport: out of memory");
+  }
   io->req.kind = MP__FILE_READ;
   io->data_ref = LUA_NOREF;
   io->len = (size_t)size;
@@ -317,10 +359,16 @@ void mp__fs_free_files(mp__bind *b) {
     while (f->ios) {
       mp__fs_io *io = f->ios;
       f->ios = io->next;
+      free(io->buf);
       free(io);
     }
     if (f->fd >= 0) (void)mp__fs_close(f->fd);
     file_free(f);
+  }
+  while (b->fs_bufs) {
+    mp__fs_buf *buf = b->fs_bufs;
+    b->fs_bufs = buf->next;
+    free(buf);
   }
 }
 

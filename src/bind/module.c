@@ -74,6 +74,7 @@ static void push_context(lua_State *L) {
   b->read_buf = NULL;
   b->fs_files = NULL;
   b->fs_calls = NULL;
+  b->fs_bufs = NULL;
   if (luaL_newmetatable(L, MP__LOOP_META)) {
     lua_pushcfunction(L, loop_gc);
     lua_setfield(L, -2, "__gc");
