@@ -7,7 +7,7 @@
 #
 # Environment (all optional):
 #   SIZE_MIB=1024   size of the file copied
-#   RUNS=3          rounds; every cell is the median over them
+#   RUNS=4          rounds; every cell is the median over them
 #   CHUNK_KIB=1024 WINDOW=4   file_copy.lua's chunk size and read-ahead
 #   BUILD_DIR=...   build tree with the moonport runner (default: build/)
 #   TMPDIR=...      where the files go (the file system measured)
@@ -16,8 +16,10 @@
 # that every copier reads it from memory; each copy is removed and `sync`
 # run before the next, so that no copier pays for the write-back of the
 # one before. Nobody fsyncs: each measures copying into the page cache.
-# Rounds interleave the copiers (cp, cat, uring, epoll; again ...), so a
-# slow phase of the machine hits all alike; a ratio cell is the median of
+# Rounds interleave the copiers (cp, cat, uring, epoll; then cat, uring,
+# epoll, cp; ...), so that a slow phase of the machine hits all alike and
+# each follows each other once: a copy right after another 1 GiB copy was
+# up to 3 times slower here, whoever made it. A ratio cell is the median of
 # the per-round ratios. Every copy is compared with the source (cmp),
 # outside the timed part.
 #
@@ -32,7 +34,7 @@ root=$(cd "$(dirname "$0")/../.." && pwd)
 build=${BUILD_DIR:-$root/build}
 moonport=$build/moonport
 size_mib=${SIZE_MIB:-1024}
-runs=${RUNS:-3}
+runs=${RUNS:-4}
 chunk=${CHUNK_KIB:-1024}
 window=${WINDOW:-4}
 
@@ -81,7 +83,10 @@ median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] 
 declare -A rates rss ratios
 for ((round = 1; round <= runs; round++)); do
   declare -A this=()
-  for c in "${copiers[@]}"; do
+  # Each round starts with another copier: what ran just before changes
+  # the next one's speed (page cache and reclaim after a 1 GiB copy).
+  order=("${copiers[@]:$(((round - 1) % ${#copiers[@]}))}" "${copiers[@]:0:$(((round - 1) % ${#copiers[@]}))}")
+  for c in "${order[@]}"; do
     read -r ns kib < <(run_copier "$c")
     this[$c]=$(awk -v b="$bytes" -v ns="$ns" 'BEGIN { printf "%.1f", b / 1e6 / (ns / 1e9) }')
     rates[$c]+="${this[$c]} "
