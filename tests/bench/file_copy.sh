@@ -66,7 +66,7 @@ run_copier() { # run_copier NAME: copy src to dst, print "ns rss_kib"
   t0=$(date +%s%N)
   case $1 in
   cp) /usr/bin/time -o "$work/rss" -f %M cp "$src" "$dst" ;;
-  cat) /usr/bin/time -o "$work/rss" -f %M sh -c 'cat "$1" >"$2"' sh "$src" "$dst" ;;
+  cat) /usr/bin/time -o "$work/rss" -f %M sh -c "cat '$src' >'$dst'" ;;
   *) MOONPORT_BACKEND=$1 /usr/bin/time -o "$work/rss" -f %M \
     "$moonport" "$root/examples/file_copy.lua" "$src" "$dst" "$chunk" "$window" 2>/dev/null ;;
   esac
