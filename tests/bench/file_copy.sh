@@ -52,6 +52,7 @@ trap 'rm -rf "$work"' EXIT
 src=$work/src
 dst=$work/dst
 
+load_start=$(cut -d' ' -f1 /proc/loadavg)
 echo "making a $size_mib MiB file in $work ..." >&2
 head -c $((size_mib * 1024 * 1024)) /dev/urandom >"$src"
 cat "$src" >/dev/null # into the page cache
@@ -116,4 +117,4 @@ for c in "${copiers[@]}"; do
   printf '| %s | %.0f | %.2f | %.1f |\n' "$name" "$r" "$q" "$(awk -v k="$m" 'BEGIN { print k / 1024 }')"
 done
 echo
-echo "(peak RSS: the largest of the rounds; $(uname -r), $(df -T "$work" | awk 'NR == 2 { print $2 }') at $work)"
+echo "(peak RSS: the largest of the rounds; Linux $(uname -r), $(nproc) CPUs, load average $load_start at the start and $(cut -d' ' -f1 /proc/loadavg) at the end; $(df -T "$work" | awk 'NR == 2 { print $2 }') at $work)"
