@@ -38,4 +38,10 @@ if core.tcp then
   mp.tcp = require "moonport.tcp"
 end
 
+-- Files: the callback form from the core, the coroutine form and the
+-- whole-file helpers from fs.lua.
+if core.fs then
+  mp.fs = require "moonport.fs"
+end
+
 return mp

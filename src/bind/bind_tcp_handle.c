@@ -101,32 +101,11 @@ static const char coroutine_form_key = 0;
 
 /* mp.tcp.coroutine_form(t) */
 int mp__tcp_set_coroutine_form(lua_State *L) {
-  luaL_checktype(L, 1, LUA_TTABLE);
-  lua_settop(L, 1);
-  lua_rawsetp(L, LUA_REGISTRYINDEX, &coroutine_form_key);
-  return 0;
-}
-
-static int coroutine_call_done(lua_State *L, int status, lua_KContext ctx) {
-  (void)status;
-  (void)ctx;
-  return lua_gettop(L);
+  return mp__bind_set_coroutine_form(L, &coroutine_form_key);
 }
 
 int mp__tcp_coroutine_call(lua_State *L, const char *name) {
-  if (lua_rawgetp(L, LUA_REGISTRYINDEX, &coroutine_form_key) != LUA_TTABLE) {
-    lua_pop(L, 1);
-    return -1;
-  }
-  if (lua_getfield(L, -1, name) != LUA_TFUNCTION) {
-    lua_pop(L, 2);
-    return -1;
-  }
-  lua_remove(L, -2);
-  lua_insert(L, 1);
-  /* With a continuation, the Lua function may yield through this call. */
-  lua_callk(L, lua_gettop(L) - 1, LUA_MULTRET, 0, coroutine_call_done);
-  return coroutine_call_done(L, LUA_OK, 0);
+  return mp__bind_coroutine_call(L, &coroutine_form_key, name);
 }
 
 int mp__tcp_handle_tostring(lua_State *L, const char *tname) {

@@ -54,6 +54,9 @@ static int loop_gc(lua_State *L) {
 #endif
     mp__loop_free(b->loop);
     b->loop = NULL;
+#ifndef _WIN32 /* files on IOCP: not yet */
+    mp__fs_free_all(b);
+#endif
   }
   return 0;
 }
@@ -69,6 +72,9 @@ static void push_context(lua_State *L) {
   b->on_error_ref = LUA_NOREF;
   b->tcp_handles = NULL;
   b->read_buf = NULL;
+  b->fs_files = NULL;
+  b->fs_calls = NULL;
+  b->fs_bufs = NULL;
   if (luaL_newmetatable(L, MP__LOOP_META)) {
     lua_pushcfunction(L, loop_gc);
     lua_setfield(L, -2, "__gc");
@@ -94,6 +100,7 @@ int luaopen_moonport_core(lua_State *L) {
   mp__bind_open_timer(L);
 #ifndef _WIN32
   mp__bind_open_tcp(L);
+  mp__bind_open_fs(L);
 #endif
   lua_pop(L, 1);
   lua_pushliteral(L, MOONPORT_VERSION);
