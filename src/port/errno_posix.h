@@ -54,6 +54,8 @@ static inline int mp__from_errno(int e) {
     return MP_ENOTCONN;
   case EPIPE:
     return MP_EPIPE;
+  case EMSGSIZE:
+    return MP_EMSGSIZE;
   default:
     return MP_UNKNOWN;
   }
