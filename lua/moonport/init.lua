@@ -38,4 +38,9 @@ if core.tcp then
   mp.tcp = require "moonport.tcp"
 end
 
+-- UDP: the same split, the coroutine form from udp.lua.
+if core.udp then
+  mp.udp = require "moonport.udp"
+end
+
 return mp

@@ -21,9 +21,9 @@ typedef struct mp__bind {
    * runs on, and the stack slot of the traceback message handler. */
   lua_State *L;
   int msgh;
-  int on_error_ref;                   /* registry ref of the error handler, or LUA_NOREF */
-  struct mp__tcp_handle *tcp_handles; /* every socket handle not yet freed */
-  char *read_buf;                     /* where every socket's reads land, allocated on first use */
+  int on_error_ref;                /* registry ref of the error handler, or LUA_NOREF */
+  struct mp__handle *sock_handles; /* every socket handle not yet freed */
+  char *read_buf;                  /* where every socket's reads land, allocated on first use */
 } mp__bind;
 
 /* The context of the module function being called (its upvalue 1). */
@@ -64,8 +64,9 @@ void mp__bind_open_loop(lua_State *L);
 void mp__bind_open_errors(lua_State *L);
 void mp__bind_open_timer(lua_State *L);
 void mp__bind_open_tcp(lua_State *L);
+void mp__bind_open_udp(lua_State *L);
 /* Free every socket handle still allocated (lua_close). */
-void mp__tcp_free_all(mp__bind *b);
+void mp__handle_free_all(mp__bind *b);
 
 /* Register funcs into the table at -2 with the context userdata at -1 as
  * their upvalue; leaves the stack as it found it. */
