@@ -272,6 +272,18 @@ static int udp_leave_group(lua_State *L) {
   return membership(L, 0, "leave_group");
 }
 
+/* sock:set_multicast_interface(interface): where multicast datagrams
+ * leave: an IPv4 address of the interface, or an IPv6 interface's name or
+ * index, as the socket's family wants. */
+static int udp_set_multicast_interface(lua_State *L) {
+  mp__udp *u = (mp__udp *)mp__handle_check(L, 1, MP__UDP_META);
+  struct sockaddr_storage addr;
+  if (lua_isnoneornil(L, 2)) luaL_argerror(L, 2, "interface expected");
+  const struct sockaddr *iface = check_interface(L, 2, u->family, &addr);
+  if (!(u = open_udp(L, "set_multicast_interface"))) return 3;
+  return push_result(L, mp__sock_set_multicast_if(&u->h.sock, iface), "set_multicast_interface");
+}
+
 /* sock:local_address() -> host, port */
 static int udp_local_address(lua_State *L) {
   mp__udp *u = open_udp(L, "local_address");
@@ -359,6 +371,7 @@ void mp__bind_open_udp(lua_State *L) {
                                      {"set_broadcast", udp_set_broadcast},
                                      {"set_multicast_ttl", udp_set_multicast_ttl},
                                      {"set_multicast_loop", udp_set_multicast_loop},
+                                     {"set_multicast_interface", udp_set_multicast_interface},
                                      {"join_group", udp_join_group},
                                      {"leave_group", udp_leave_group},
                                      {"local_address", udp_local_address},

@@ -82,10 +82,12 @@ static void send_done(mp_loop *loop, mp_op *op) {
   (void)loop;
   mp__udp *u = MP_CONTAINER_OF(op, mp__udp, send_op);
   u->sending = 0;
+  /* The head was sent or not whatever happened since: it hears its own
+   * result (ECANCELED if close stopped it); those behind it hear the close. */
+  finish_head(u, op->result < 0 ? op->result : 0);
   if (u->h.closed) {
     mp__udp_send_fail_all(u, MP_ECANCELED);
   } else {
-    finish_head(u, op->result < 0 ? op->result : 0);
     pump(u);
   }
   if (mp__handle_op_done(&u->h)) mp__udp_settle(u);

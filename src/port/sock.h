@@ -140,6 +140,9 @@ int mp__sock_set_dgram_opt(mp__sock *s, int option, int value);
  * system choose. */
 int mp__sock_membership(mp__sock *s, const struct sockaddr *group, const struct sockaddr *iface,
                         int join);
+/* Send multicast datagrams out of the interface iface (as for
+ * mp__sock_membership; not NULL). */
+int mp__sock_set_multicast_if(mp__sock *s, const struct sockaddr *iface);
 /* Send the datagram d: result d->len once the kernel took it, or the error
  * (MP_EMSGSIZE for one too big for the protocol). Parks only while the
  * socket's send buffer is full. IOCP: WSASendTo, whose completion is the

@@ -308,6 +308,18 @@ int mp__sock_membership(mp__sock *s, const struct sockaddr *group, const struct 
   return rc < 0 ? sys_error() : 0;
 }
 
+int mp__sock_set_multicast_if(mp__sock *s, const struct sockaddr *iface) {
+  int rc;
+  if (iface->sa_family == AF_INET6) {
+    unsigned index = ((const struct sockaddr_in6 *)iface)->sin6_scope_id;
+    rc = setsockopt(s->fd, IPPROTO_IPV6, IPV6_MULTICAST_IF, &index, sizeof index);
+  } else {
+    struct in_addr addr = ((const struct sockaddr_in *)iface)->sin_addr;
+    rc = setsockopt(s->fd, IPPROTO_IP, IP_MULTICAST_IF, &addr, sizeof addr);
+  }
+  return rc < 0 ? sys_error() : 0;
+}
+
 void mp__sock_sendto(mp__sock *s, mp_op *op, const mp__datagram *d) {
   s->send_dgram = d;
   run_sendto(s, op);
