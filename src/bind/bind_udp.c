@@ -76,10 +76,12 @@ static void push_recv_cb(mp__udp *u) {
   }
 }
 
-/* Call the receive callback with (err, nil, name) and stop receiving. */
+/* Stop receiving and call the receive callback with (err, nil, name). */
 static void recv_end(mp__udp *u, int err) {
-  u->recv_mode = MP__RECV_ONCE;
-  push_recv_cb(u);
+  lua_State *L = u->h.b->L;
+  u->recv_mode = MP__RECV_OFF;
+  lua_rawgeti(L, LUA_REGISTRYINDEX, u->recv_cb);
+  unref(L, &u->recv_cb);
   mp__bind_call_failed(u->h.b, err, "recv");
 }
 
@@ -191,6 +193,7 @@ static int udp_connect(lua_State *L) {
   mp__udp *u = open_udp(L, "connect");
   if (!u) return 3;
   if (rc == 0) rc = mp__sock_connect_dgram(&u->h.sock, (struct sockaddr *)&addr, len);
+  if (rc == 0) u->connected = 1;
   return push_result(L, rc, "connect");
 }
 

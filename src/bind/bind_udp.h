@@ -28,6 +28,7 @@ typedef struct mp__udp {
   uint8_t receiving;  /* recv_op is in flight */
   uint8_t sending;    /* send_op is in flight */
   uint8_t family;     /* AF_INET or AF_INET6, as bound */
+  uint8_t connected;  /* connect() fixed a peer */
 } mp__udp;
 
 enum { MP__RECV_OFF, MP__RECV_ONCE, MP__RECV_ON };

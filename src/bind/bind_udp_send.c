@@ -110,6 +110,8 @@ int mp__udp_send_method(lua_State *L) {
   }
   if (u->h.closed) return mp__bind_push_fail(L, MP_ECLOSED, "send");
   if (rc < 0) return mp__bind_push_fail(L, rc, "send");
+  if (connected && !u->connected)
+    return mp__bind_push_fail(L, MP_ENOTCONN, "send (no address, and no peer connected)");
   size_t len;
   const char *data = lua_tolstring(L, 2, &len);
   int family = connected ? u->family : to.ss_family;
