@@ -1,7 +1,10 @@
 /* bind_udp_send.c: a UDP socket's send queue.
  *
- * Each send copies its datagram and its destination into a queue entry;
- * the socket's one sendto op works through the queue in order. The queue
+ * A send without a callback, while nothing is queued or in flight, goes
+ * straight to the socket: most datagrams leave in that one system call and
+ * copy nothing. Others (with a callback, or finding the send buffer full)
+ * copy their datagram and destination into a queue entry; the socket's one
+ * sendto op works through the queue in order. The queue
  * is charged each datagram's length plus the size of its entry, so that
  * empty datagrams cost something too, and a send that would take it past
  * send_queue_limit is refused with ENOBUFS: nothing grows without bound
@@ -93,9 +96,10 @@ static void send_done(mp_loop *loop, mp_op *op) {
   if (mp__handle_op_done(&u->h)) mp__udp_settle(u);
 }
 
-/* sock:send(data, host, port [, cb]) -> true once queued, or nil, err,
- * name if refused. host and port nil: to the connected peer. cb(err) once
- * the kernel took the datagram or refused it. */
+/* sock:send(data, host, port [, cb]) -> true once sent or queued, or nil,
+ * err, name if refused. host and port nil: to the connected peer. cb(err)
+ * once the kernel took the datagram or refused it; without cb, a refusal
+ * that comes at once is send's own result. */
 int mp__udp_send_method(lua_State *L) {
   mp__udp *u = (mp__udp *)mp__handle_check(L, 1, MP__UDP_META);
   if (lua_type(L, 2) != LUA_TSTRING) luaL_typeerror(L, 2, "string");
@@ -119,6 +123,18 @@ int mp__udp_send_method(lua_State *L) {
     return mp__bind_push_fail(L, MP_EMSGSIZE,
                               family == AF_INET6 ? "send (datagram over 65527 bytes)"
                                                  : "send (datagram over 65507 bytes)");
+  const struct sockaddr *dest = connected ? NULL : (const struct sockaddr *)&to;
+  if (!u->sq_head && !u->sending && lua_isnoneornil(L, 5)) {
+    /* Nothing to wait for and nobody to tell later: straight to the
+     * socket, without a copy; only a full send buffer queues it. */
+    mp__datagram d = {.buf = data, .len = len, .to = dest, .to_len = to_len};
+    int n = mp__sock_try_sendto(&u->h.sock, &d);
+    if (n >= 0) {
+      lua_pushboolean(L, 1);
+      return 1;
+    }
+    if (n != MP_EAGAIN) return mp__bind_push_fail(L, n, "send");
+  }
   if (sizeof(mp__udp_send) + len > u->sq_limit - u->sq_bytes)
     return mp__bind_push_fail(L, MP_ENOBUFS, "send queue full");
   mp__udp_send *s = malloc(sizeof *s + len);
@@ -126,10 +142,8 @@ int mp__udp_send_method(lua_State *L) {
   memcpy(s->data, data, len);
   s->next = NULL;
   s->to = to;
-  s->d = (mp__datagram){.buf = s->data,
-                        .len = len,
-                        .to = connected ? NULL : (const struct sockaddr *)&s->to,
-                        .to_len = to_len};
+  s->d = (mp__datagram){
+      .buf = s->data, .len = len, .to = dest ? (struct sockaddr *)&s->to : NULL, .to_len = to_len};
   s->cb = LUA_NOREF;
   if (lua_isfunction(L, 5)) {
     lua_pushvalue(L, 5);

@@ -148,6 +148,11 @@ int mp__sock_set_multicast_if(mp__sock *s, const struct sockaddr *iface);
  * socket's send buffer is full. IOCP: WSASendTo, whose completion is the
  * result. */
 void mp__sock_sendto(mp__sock *s, mp_op *op, const mp__datagram *d);
+/* Send the datagram d now, non-blocking: d->len, MP_EAGAIN when the send
+ * buffer is full (nothing sent), or an error. For the sender's fast path
+ * while no sendto op is in flight. IOCP: a non-overlapped WSASendTo on the
+ * non-blocking socket, which queues no completion packet. */
+int mp__sock_try_sendto(mp__sock *s, const mp__datagram *d);
 /* Take the next datagram, non-blocking: its length as received (at most
  * len), MP_EAGAIN when none is waiting, or an error (ECONNREFUSED on a
  * connected socket whose peer port is closed). from gets the sender.

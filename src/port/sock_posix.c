@@ -119,9 +119,7 @@ static void run_send(mp__sock *s, mp_op *op) {
 
 /* Send the parked datagram, or park again while the buffer is full. */
 static void run_sendto(mp__sock *s, mp_op *op) {
-  const mp__datagram *d = s->send_dgram;
-  ssize_t n = sendto(s->fd, d->buf, d->len, MSG_NOSIGNAL, d->to, d->to ? d->to_len : 0);
-  int result = n >= 0 ? (int)n : sys_error();
+  int result = mp__sock_try_sendto(s, s->send_dgram);
   if (result == MP_EAGAIN) {
     s->writer_kind = WRITE_SENDTO;
     park(s, &s->writer, op, MP__EV_WRITE);
@@ -323,6 +321,11 @@ int mp__sock_set_multicast_if(mp__sock *s, const struct sockaddr *iface) {
 void mp__sock_sendto(mp__sock *s, mp_op *op, const mp__datagram *d) {
   s->send_dgram = d;
   run_sendto(s, op);
+}
+
+int mp__sock_try_sendto(mp__sock *s, const mp__datagram *d) {
+  ssize_t n = sendto(s->fd, d->buf, d->len, MSG_NOSIGNAL, d->to, d->to ? d->to_len : 0);
+  return n >= 0 ? (int)n : sys_error();
 }
 
 int mp__sock_recvfrom(mp__sock *s, char *buf, size_t len, struct sockaddr_storage *from,
