@@ -3,5 +3,6 @@ std = "lua54"
 max_line_length = 110
 files["tests/lua"] = { globals = { "TestTimer", "TestErrors", "TestLoop", "TestCoro", "TestTcp",
   "TestTcpWrite", "TestTcpFaults", "TestTcpEmfile", "TestTcpCoro",
-  "TestFs", "TestFsCoro" }, ignore = { "212/self" } }
+  "TestFs", "TestFsCoro",
+  "TestUdp", "TestUdpCoro" }, ignore = { "212/self" } }
 files["tests/bench"] = { read_globals = { "arg" } }

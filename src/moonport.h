@@ -51,6 +51,7 @@
   XX(ENOBUFS, "no buffer space available")                                                         \
   XX(ENOTCONN, "socket is not connected")                                                          \
   XX(EPIPE, "broken pipe")                                                                         \
+  XX(EMSGSIZE, "message too long")                                                                 \
   XX(EAI_NONAME, "unknown host")                                                                   \
   XX(ENOENT, "no such file or directory")                                                          \
   XX(EEXIST, "file already exists")                                                                \

@@ -44,4 +44,9 @@ if core.fs then
   mp.fs = require "moonport.fs"
 end
 
+-- UDP: the same split, the coroutine form from udp.lua.
+if core.udp then
+  mp.udp = require "moonport.udp"
+end
+
 return mp

@@ -28,16 +28,13 @@ typedef struct mp__fs_call {
   char path[];
 } mp__fs_call;
 
-/* Registry key of the coroutine form's table: this variable's address. */
-static const char coroutine_form_key = 0;
-
 int mp__fs_coroutine_call(lua_State *L, const char *name) {
-  return mp__bind_coroutine_call(L, &coroutine_form_key, name);
+  return mp__bind_coroutine_call(L, "fs", name);
 }
 
 /* mp.fs.coroutine_form(t) */
 static int set_coroutine_form(lua_State *L) {
-  return mp__bind_set_coroutine_form(L, &coroutine_form_key);
+  return mp__bind_set_coroutine_form(L, "fs");
 }
 
 /* A function called without its callback: hand it to the coroutine form. */

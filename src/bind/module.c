@@ -50,7 +50,7 @@ static int loop_gc(lua_State *L) {
     /* Every handle's __gc has run (they are newer): what is left waits
      * for completions that will never come now. */
 #ifndef _WIN32 /* TCP on IOCP: not yet */
-    mp__tcp_free_all(b);
+    mp__handle_free_all(b);
 #endif
     mp__loop_free(b->loop);
     b->loop = NULL;
@@ -70,7 +70,7 @@ static void push_context(lua_State *L) {
   b->L = NULL;
   b->msgh = 0;
   b->on_error_ref = LUA_NOREF;
-  b->tcp_handles = NULL;
+  b->sock_handles = NULL;
   b->read_buf = NULL;
   b->fs_files = NULL;
   b->fs_calls = NULL;
@@ -101,6 +101,7 @@ int luaopen_moonport_core(lua_State *L) {
 #ifndef _WIN32
   mp__bind_open_tcp(L);
   mp__bind_open_fs(L);
+  mp__bind_open_udp(L);
 #endif
   lua_pop(L, 1);
   lua_pushliteral(L, MOONPORT_VERSION);

@@ -82,6 +82,8 @@ static inline int mp__from_errno(int e) {
     return MP_ESPIPE;
   case EDQUOT:
     return MP_EDQUOT;
+  case EMSGSIZE:
+    return MP_EMSGSIZE;
   default:
     return MP_UNKNOWN;
   }
