@@ -2,6 +2,8 @@
 std = "lua54"
 max_line_length = 110
 files["tests/lua"] = { globals = { "TestTimer", "TestErrors", "TestLoop", "TestCoro", "TestTcp",
-  "TestTcpWrite", "TestTcpFaults", "TestTcpEmfile", "TestTcpCoro", "TestDns",
-  "TestSignal" }, ignore = { "212/self" } }
+  "TestTcpWrite", "TestTcpFaults", "TestTcpEmfile", "TestTcpCoro",
+  "TestFs", "TestFsCoro",
+  "TestUdp", "TestUdpCoro",
+  "TestDns", "TestSignal" }, ignore = { "212/self" } }
 files["tests/bench"] = { read_globals = { "arg" } }

@@ -1,15 +1,12 @@
-/* bind_resolve.h: hosts of the socket bindings: numeric addresses at once,
- * names through the resolver (core/resolve.h), and the resolver's errors
- * as Lua values. mp.dns, mp.tcp.connect and mp.udp share these. */
+/* bind_resolve.h: hosts of the socket bindings that are names: through
+ * the resolver (core/resolve.h), and the resolver's errors as Lua values.
+ * (Numeric hosts take the fast path, mp__bind_parse_host, first.)
+ * mp.dns, mp.tcp.connect and mp.udp share these. */
 #ifndef MP_BIND_RESOLVE_H
 #define MP_BIND_RESOLVE_H
 
 #include "bind/bind.h"
 #include "core/resolve.h"
-
-/* Parse host as a numeric IPv4 or IPv6 address with port into out. Returns
- * 0, or MP_EAI_NONAME when host is not numeric (a name to resolve). */
-int mp__addr_numeric(const char *host, uint16_t port, struct sockaddr_storage *out, socklen_t *len);
 
 /* The string argument hidx as a host the resolver takes; raises a Lua
  * argument error for an empty one, one with a NUL byte or one too long. */

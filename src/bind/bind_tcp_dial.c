@@ -123,7 +123,7 @@ int mp__tcp_dial(lua_State *L, uint16_t port, const mp__tcp_opts *opts) {
   tcp_dial *d = calloc(1, sizeof *d);
   if (!d) {
     mp__tcp_conn_close(L, &c->h);
-    return mp__tcp_push_fail(L, MP_ENOMEM, "connect");
+    return mp__bind_push_fail(L, MP_ENOMEM, "connect");
   }
   d->conn = c;
   mp__resolve_hints hints = {.family = AF_UNSPEC, .socktype = SOCK_STREAM, .port = port};
@@ -132,7 +132,7 @@ int mp__tcp_dial(lua_State *L, uint16_t port, const mp__tcp_opts *opts) {
   if (!d->resolving) {
     free(d);
     mp__tcp_conn_close(L, &c->h);
-    return mp__tcp_push_fail(L, err, "connect");
+    return mp__bind_push_fail(L, err, "connect");
   }
   d->next = b->tcp_dials;
   if (d->next) d->next->prev = d;

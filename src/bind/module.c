@@ -50,12 +50,15 @@ static int loop_gc(lua_State *L) {
     /* Every handle's __gc has run (they are newer): what is left waits
      * for completions that will never come now. */
 #ifndef _WIN32 /* TCP on IOCP: not yet */
-    mp__tcp_free_all(b);
+    mp__handle_free_all(b);
 #endif
     mp__bind_close_signals(b);
     mp__loop_free(b->loop);
     mp__bind_free_signals(b);
     b->loop = NULL;
+#ifndef _WIN32 /* files on IOCP: not yet */
+    mp__fs_free_all(b);
+#endif
   }
   return 0;
 }
@@ -69,10 +72,13 @@ static void push_context(lua_State *L) {
   b->L = NULL;
   b->msgh = 0;
   b->on_error_ref = LUA_NOREF;
-  b->tcp_handles = NULL;
+  b->sock_handles = NULL;
   b->tcp_dials = NULL;
   b->signals = NULL;
   b->read_buf = NULL;
+  b->fs_files = NULL;
+  b->fs_calls = NULL;
+  b->fs_bufs = NULL;
   if (luaL_newmetatable(L, MP__LOOP_META)) {
     lua_pushcfunction(L, loop_gc);
     lua_setfield(L, -2, "__gc");
@@ -100,6 +106,8 @@ int luaopen_moonport_core(lua_State *L) {
   mp__bind_open_signal(L);
 #ifndef _WIN32
   mp__bind_open_tcp(L);
+  mp__bind_open_fs(L);
+  mp__bind_open_udp(L);
 #endif
   lua_pop(L, 1);
   lua_pushliteral(L, MOONPORT_VERSION);

@@ -1,12 +1,13 @@
--- test_dns.lua: mp.dns.resolve (both forms) and mp.tcp.connect to names:
--- addresses, numeric hosts, an unresolvable name, cancels, bad input, and a
--- state closed while a resolution runs. Names are localhost and names
+-- test_dns.lua: mp.dns.resolve (both forms), mp.tcp.connect and UDP's send
+-- and connect to names: addresses, numeric hosts, an unresolvable name,
+-- cancels, bad input, and a state closed while a resolution runs. Names are localhost and names
 -- under .invalid (RFC 6761), which never resolve; traffic stays on
 -- 127.0.0.1.
 local lu = require "luaunit"
 local mp = require "moonport"
 local H = require "helper"
 local T = require "tcp_helper"
+local U = require "udp_helper"
 
 TestDns = T.class()
 
@@ -191,6 +192,124 @@ function TestDns:test_connect_bad_host_raises()
   H.assert_arg_error(2, "connect", "port must be", connect, "localhost", 70000, T.noop)
 end
 
+-- UDP: a datagram to a name waits its turn in the send queue while the
+-- name resolves, so datagrams to names and to numbers keep their order.
+function TestDns:test_udp_send_to_names_in_order()
+  local sc = T.scope(GUARD_MS)
+  local a = U.bound(sc)
+  local b, _, port = U.bound(sc)
+  local msgs, got, sent = { "1", "2", "3", "4" }, {}, 0
+  b:recv_start(H.expect(function(err, data, from)
+    lu.assertNil(err)
+    lu.assertEquals(from, U.HOST)
+    got[#got + 1] = data
+    if #got == #msgs then sc.done() end
+  end, #msgs))
+  local function on_sent(err)
+    lu.assertNil(err)
+    sent = sent + 1
+  end
+  lu.assertTrue(a:send("1", "localhost", port, on_sent))
+  lu.assertTrue(a:send("2", U.HOST, port)) -- queued behind the name: no callback
+  lu.assertTrue(a:send("3", "localhost", port))
+  lu.assertTrue(a:send("4", U.HOST, port, on_sent))
+  sc.run()
+  lu.assertEquals(got, msgs)
+  lu.assertEquals(sent, 2)
+end
+
+-- A name that does not resolve fails its own datagram, with the resolver's
+-- error; the queue goes on with the next one.
+function TestDns:test_udp_send_to_unresolvable_name()
+  local sc = T.scope(GUARD_MS)
+  local a = U.bound(sc)
+  local b, _, port = U.bound(sc)
+  b:recv(H.expect(function(err, data)
+    lu.assertNil(err)
+    lu.assertEquals(data, "after")
+    sc.done()
+  end, 1))
+  local t0 = mp.now()
+  lu.assertTrue(a:send("lost", INVALID, port, H.expect(function(err, code)
+    assert_resolve_error(INVALID, err, code)
+  end, 1)))
+  lu.assertTrue(a:send("lost too", INVALID, port)) -- only a callback would hear
+  lu.assertTrue(a:send("after", U.HOST, port))
+  sc.run()
+  lu.assertTrue(mp.now() - t0 < GUARD_MS)
+end
+
+function TestDns:test_udp_connect_to_localhost()
+  local sc = T.scope(GUARD_MS)
+  local a = U.bound(sc)
+  local b, _, port = U.bound(sc)
+  b:recv(H.expect(function(err, data)
+    lu.assertNil(err)
+    lu.assertEquals(data, "connected")
+    sc.done()
+  end, 1))
+  lu.assertTrue(a:connect("localhost", port, H.expect(function(err)
+    lu.assertNil(err)
+    lu.assertTrue(a:send("connected"))
+  end, 1)))
+  sc.run()
+end
+
+function TestDns:test_udp_connect_coroutine_form()
+  local sc = T.scope(GUARD_MS)
+  local a = U.bound(sc)
+  local b, _, port = U.bound(sc)
+  local done = H.expect(function() end, 1)
+  mp.spawn(function()
+    lu.assertTrue(a:connect("localhost", port))
+    lu.assertTrue(a:send("hi"))
+    lu.assertEquals(b:recv(), "hi")
+    local ok, err, code = a:connect(INVALID, port)
+    lu.assertNil(ok)
+    assert_resolve_error(INVALID, err, code)
+    -- The name did not resolve: the socket keeps its peer.
+    lu.assertTrue(a:send("still"))
+    lu.assertEquals(b:recv(), "still")
+    done()
+    sc.done()
+  end)
+  sc.run()
+end
+
+-- Closed while names resolve: each callback comes once, with ECANCELED.
+function TestDns:test_udp_close_during_resolve()
+  for _ = 1, 10 do
+    local a = U.bound()
+    a:send("x", "localhost", 9, H.expect(function(err, code)
+      lu.assertEquals(code, "ECANCELED")
+      lu.assertStrContains(err, "ECANCELED: ")
+    end, 1))
+    a:send("y", U.HOST, 9, H.expect(function(err, code)
+      lu.assertEquals({ err, code }, { "ECANCELED: send: operation cancelled", "ECANCELED" })
+    end, 1))
+    a:connect("localhost", 9, H.expect(function(err, code)
+      lu.assertEquals(code, "ECANCELED")
+      lu.assertStrContains(err, "ECANCELED: ")
+    end, 1))
+    a:close()
+  end
+  mp.run()
+end
+
+function TestDns:test_udp_bad_host_raises()
+  local a = U.bound()
+  H.assert_arg_error(2, "send", "host is empty", function() return a:send("x", "", 9) end)
+  H.assert_arg_error(2, "send", "NUL", function() return a:send("x", "a\0b", 9, T.noop) end)
+  H.assert_arg_error(1, "connect", "longer than 253", function()
+    return a:connect(("a"):rep(300), 9, T.noop)
+  end)
+  -- Outside a coroutine, a name without a callback has nothing to wait in.
+  H.assert_arg_error(1, "connect", "needs a callback", function()
+    return a:connect("localhost", 9)
+  end)
+  a:close()
+end
+
 -- The state closes while resolutions run (os.exit closes it): the work
 -- threads finish them and nothing is left behind (ASan's leak check runs
 -- in the child of a sanitized build).
@@ -200,6 +319,9 @@ function TestDns:test_state_closes_during_resolve()
     for i = 1, 20 do
       mp.dns.resolve(i % 2 == 0 and "localhost" or "moonport-test.invalid", function() end)
       mp.tcp.connect("localhost", 9, function() end)
+      local sock = mp.udp.bind("127.0.0.1", 0)
+      sock:send("x", "localhost", 9)
+      sock:connect("moonport-test.invalid", 9, function() end)
     end
     os.exit(0, true)
   ]])
