@@ -3,5 +3,5 @@ std = "lua54"
 max_line_length = 110
 files["tests/lua"] = { globals = { "TestTimer", "TestErrors", "TestLoop", "TestCoro", "TestTcp",
   "TestTcpWrite", "TestTcpFaults", "TestTcpEmfile", "TestTcpCoro",
-  "TestHttpRequest" }, ignore = { "212/self" } }
+  "TestHttpRequest", "TestTcpHostile", "TestTimerChurn" }, ignore = { "212/self" } }
 files["tests/bench"] = { read_globals = { "arg" } }
