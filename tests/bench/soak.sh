@@ -19,7 +19,7 @@
 # each server for the whole run (slowloris, never-readers, resetters, and
 # garbage requests for HTTP).
 #
-# Each row: seconds since start, echo msgs/s, HTTP requests/s, then RSS (KiB)
+# Each row: seconds since the clients started, echo msgs/s, HTTP requests/s, then RSS (KiB)
 # and open descriptors of each server. "start" is the first row (servers
 # warm, all clients connected); "end" is measured 3 s after every client
 # stopped (http_hello lingers up to 2 s on a closing connection). Passes when
@@ -80,8 +80,10 @@ pids+=($hostile_http)
 
 printf '| s | echo msgs/s | HTTP req/s | echo RSS KiB | echo fds | HTTP RSS KiB | HTTP fds |\n'
 printf '|---|---|---|---|---|---|---|\n'
-elapsed=0 row=0 failed=0
-while [ $((elapsed + INTERVAL)) -le "$DURATION" ]; do
+# Rows by the clock (a row takes a little more than INTERVAL), so that the
+# last ones still run with the hostile clients.
+t0=$SECONDS row=0 failed=0
+while [ $((SECONDS - t0 + INTERVAL)) -le "$DURATION" ]; do
   "$echo_load" 127.0.0.1 "$echo_port" 50 4 512 "$INTERVAL" --warmup 0 >"$work/load.out" 2>&1 &
   load=$!
   wrk -t1 -c50 -d"${INTERVAL}s" "http://127.0.0.1:$http_port/" >"$work/wrk.out" 2>&1 || true
@@ -91,7 +93,7 @@ while [ $((elapsed + INTERVAL)) -le "$DURATION" ]; do
   fi
   alive "$echo_pid"
   alive "$http_pid"
-  elapsed=$((elapsed + INTERVAL)) row=$((row + 1))
+  elapsed=$((SECONDS - t0)) row=$((row + 1))
   msgs=$(grep -oE 'msgs_per_s=[0-9.]+' "$work/load.out" | cut -d= -f2)
   reqs=$(awk '/^Requests\/sec:/ {print $2}' "$work/wrk.out")
   er=$(rss "$echo_pid") ef=$(fds "$echo_pid") hr=$(rss "$http_pid") hf=$(fds "$http_pid")
