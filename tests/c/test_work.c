@@ -95,6 +95,16 @@ static void on_timer(mp_loop *loop, mp_op *op) {
   atomic_store(&gate_open, 1); /* only now may the blocked work finish */
 }
 
+/* Whether a work thread took a and left b queued: their states differ. The
+ * work threads change states under the pool's lock, so they are read under
+ * it too. */
+static int started(mp_loop *loop, const mp_work *a, const mp_work *b) {
+  mp__mutex_lock(&loop->work.lock);
+  int differ = a->state_ != b->state_;
+  mp__mutex_unlock(&loop->work.lock);
+  return differ;
+}
+
 /* With its only work thread blocked: a queued item cancels (MP_ECANCELED,
  * once), the running one cannot (MP_EBUSY), and a timer still fires. */
 static void cancel_and_timers(void) {
@@ -106,7 +116,7 @@ static void cancel_and_timers(void) {
     items[i].work.op.cb = on_cancelled_or_done;
     CHECK_EQ(mp_work_submit(loop, &items[i].work), 0);
   }
-  while (items[0].work.state_ == items[1].work.state_) /* until item 0 runs */
+  while (!started(loop, &items[0].work, &items[1].work)) /* until item 0 runs */
     test_sleep_ms(1);
   CHECK_EQ(mp_work_cancel(loop, &items[0].work), MP_EBUSY);
   CHECK_EQ(mp_work_cancel(loop, &items[1].work), 0);
