@@ -5,5 +5,5 @@ files["tests/lua"] = { globals = { "TestTimer", "TestErrors", "TestLoop", "TestC
   "TestTcpWrite", "TestTcpFaults", "TestTcpEmfile", "TestTcpCoro",
   "TestFs", "TestFsCoro",
   "TestUdp", "TestUdpCoro",
-  "TestDns", "TestSignal" }, ignore = { "212/self" } }
+  "TestDns", "TestSignal", "TestHttpRequest", "TestTcpHostile", "TestTimerChurn" }, ignore = { "212/self" } }
 files["tests/bench"] = { read_globals = { "arg" } }

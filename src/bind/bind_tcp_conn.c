@@ -21,11 +21,17 @@ static void unref(lua_State *L, int *ref) {
 }
 
 /* Close: the read callback and the write callbacks still hear about it,
- * once, when their cancelled ops complete. */
+ * once, when their cancelled ops complete. A read with no op in flight
+ * (closed from its own callback, between two ops) has nothing to come back:
+ * it ends here, and its callback is released. */
 void mp__tcp_conn_close(lua_State *L, mp__handle *h) {
   mp__tcp_conn *c = (mp__tcp_conn *)h;
   if (h->closed) return;
   unref(L, &c->drain_cb);
+  if (!c->reading && !c->connecting) {
+    c->read_mode = MP__READ_OFF;
+    unref(L, &c->read_cb);
+  }
   mp__tcp_timeout_cancel(c);
   if (c->dialing) mp__tcp_dial_cancel(c);
   mp__handle_close(L, h);

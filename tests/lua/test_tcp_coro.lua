@@ -328,7 +328,7 @@ function TestTcpCoro:test_write_waits_at_high_water()
     events[#events + 1] = "writer done"
     lu.assertTrue(most < high_water + piece_size, "queue grew to " .. most)
     lu.assertTrue(sock:shutdown())
-  end, { client = { high_water = high_water }, within = 30000 })
+  end, { client = { high_water = high_water }, within = 45000 })
   lu.assertEquals(events, { "reader starts", "writer done" })
 end
 
