@@ -13,7 +13,7 @@ local MAX_HEADER = request.MAX_HEADER
 
 -- The longest body accepted (Content-Length); a longer one is refused with
 -- 413. Without a bound, a length near 2^63 would overflow the position of
--- the next request (found by tests/fuzz/fuzz_http.c).
+-- the next request (tests/fuzz/fuzz_http.c checks that it cannot).
 request.MAX_BODY = 1 << 30
 local MAX_BODY = request.MAX_BODY
 

@@ -1,6 +1,6 @@
 -- test_http_request.lua: the request parser of examples/http_hello.lua
--- (examples/http_request.lua), with the inputs tests/fuzz/fuzz_http.c found
--- wrong kept as regression tests.
+-- (examples/http_request.lua), with the inputs tests/fuzz/fuzz_http.c
+-- fails on kept as regression tests.
 local lu = require "luaunit"
 local H = require "helper"
 
@@ -37,7 +37,7 @@ function TestHttpRequest:test_refusals()
   lu.assertEquals(status("GET / HTTP/1.1\r\nX: " .. ("x"):rep(request.MAX_HEADER) .. "\r\n\r\n"), 431)
 end
 
--- Found by fuzz_http: a Content-Length near 2^63 overflowed the position of
+-- Fails fuzz_http's checks: a Content-Length near 2^63 overflowed the position of
 -- the next request (after + body), which sent the server's loop back into
 -- data it had answered. Lengths over MAX_BODY are refused with 413.
 function TestHttpRequest:test_content_length_that_would_overflow_is_refused()
