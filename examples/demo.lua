@@ -96,9 +96,32 @@ mp.timer(110, function()
   end)
   local client = assert(mp.udp.bind("127.0.0.1", 0))
   client:recv(function(_, data)
-    say("UDP client got back %q; both close, and with nothing left to wait for the runner exits", data)
+    say("UDP client got back %q", data)
     client:close()
     server:close()
   end)
   client:send("ping", host, port)
+end)
+
+-- Name resolution (getaddrinfo on the work threads) and signals, which
+-- arrive as completions posted to the port: the script sends itself
+-- SIGUSR1. The handle is unref'd, so it does not keep the loop alive.
+mp.timer(130, function()
+  mp.spawn(function()
+    local addresses, err = mp.dns.resolve("localhost")
+    say("localhost resolves to %s", addresses and addresses[1].address or err)
+    local _, bad = mp.dns.resolve("no-such-host.invalid")
+    say("an unknown host: %s", bad)
+  end)
+  local usr1 = mp.signal("SIGUSR1", function(h, name)
+    say("got %s; the handler ran on the loop, not in the signal handler", name)
+    h:stop()
+  end)
+  usr1:unref()
+  local stat = io.open("/proc/self/stat")
+  if stat then -- Linux: the runner's own process id
+    local pid = stat:read("l"):match("^%d+")
+    stat:close()
+    os.execute("kill -USR1 " .. pid)
+  end
 end)
