@@ -1,8 +1,8 @@
 /* bind_tcp_addr.c: hosts, ports, options and error values of mp.tcp. */
-#include <arpa/inet.h>
 #include <string.h>
 
 #include "bind/bind_tcp.h"
+#include "platform/net.h"
 
 #define DEFAULT_HIGH_WATER (64u * 1024)
 #define DEFAULT_WRITE_LIMIT (16u * 1024 * 1024)

@@ -10,7 +10,7 @@ void mp__tcp_handle_push(lua_State *L, mp__tcp_handle *h, const char *tname) {
   luaL_setmetatable(L, tname);
   h->b = b;
   h->self_ref = LUA_NOREF;
-  h->sock.fd = -1;
+  h->sock.fd = MP__SOCK_NONE;
   h->next = b->tcp_handles;
   if (h->next) h->next->prev = h;
   b->tcp_handles = h;
@@ -88,7 +88,7 @@ void mp__tcp_handle_close(lua_State *L, mp__tcp_handle *h) {
   mp__tcp_anchor(L, h, 0, 0);
   h->close_op.cb = close_done;
   mp__tcp_op_started(h);
-  if (h->sock.fd < 0) {
+  if (!mp__sock_is_open(&h->sock)) {
     /* Its socket never opened (out of descriptors): nothing to close. */
     mp__loop_defer(h->b->loop, &h->close_op, 0);
   } else {

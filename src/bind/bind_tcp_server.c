@@ -83,17 +83,18 @@ static void accept_done(mp_loop *loop, mp_op *op) {
   int result = op->result;
   s->accepting = 0;
   if (s->h.closed) {
-    if (result >= 0) mp__sock_discard(result);
+    if (result >= 0) mp__sock_discard(mp__sock_accepted(&s->h.sock, result));
     call_with_error(s, MP_ECANCELED);
   } else if (result >= 0) {
+    mp__sock_fd fd = mp__sock_accepted(&s->h.sock, result);
     s->starved = 0;
     if (push_callback(L, s)) {
       lua_pushnil(L);
       mp__tcp_conn *c = mp__tcp_conn_new(L, &s->opts);
-      mp__sock_adopt(&c->h.sock, loop->port, result);
+      mp__sock_adopt(&c->h.sock, loop->port, fd);
       mp__bind_call(s->h.b, 2);
     } else {
-      mp__sock_discard(result); /* nobody asked (the one-shot callback was removed) */
+      mp__sock_discard(fd); /* nobody asked (the one-shot callback was removed) */
     }
   } else if (result == MP_EMFILE || result == MP_ENFILE || result == MP_ENOBUFS ||
              result == MP_ENOMEM) {
@@ -234,6 +235,8 @@ void mp__bind_open_tcp_server(lua_State *L) {
 /* mp.tcp = {listen, connect, conn_methods, server_methods}: the method
  * tables are there for the coroutine layer (lua/moonport/tcp.lua). */
 void mp__bind_open_tcp(lua_State *L) {
+  int rc = mp__sock_startup();
+  if (rc < 0) luaL_error(L, "moonport: cannot start sockets: %s", mp_strerror(rc));
   mp__bind_open_tcp_conn(L);
   mp__bind_open_tcp_server(L);
   lua_newtable(L);

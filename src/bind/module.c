@@ -49,9 +49,7 @@ static int loop_gc(lua_State *L) {
   if (b->loop) {
     /* Every handle's __gc has run (they are newer): what is left waits
      * for completions that will never come now. */
-#ifndef _WIN32 /* TCP on IOCP: not yet */
     mp__tcp_free_all(b);
-#endif
     mp__loop_free(b->loop);
     b->loop = NULL;
   }
@@ -92,9 +90,7 @@ int luaopen_moonport_core(lua_State *L) {
   mp__bind_open_loop(L);
   mp__bind_open_errors(L);
   mp__bind_open_timer(L);
-#ifndef _WIN32
   mp__bind_open_tcp(L);
-#endif
   lua_pop(L, 1);
   lua_pushliteral(L, MOONPORT_VERSION);
   lua_setfield(L, -2, "version");

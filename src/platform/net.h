@@ -1,0 +1,17 @@
+/* net.h: the socket headers of each OS, for the parts above the port that
+ * handle addresses (sockaddr, inet_pton, htons). With platform.h, the only
+ * header outside src/port/ that knows the OS. */
+#ifndef MP_NET_H
+#define MP_NET_H
+
+#ifdef _WIN32
+/* winsock2.h before windows.h, which would otherwise bring the old winsock.h. */
+#include <winsock2.h>
+#include <ws2tcpip.h>
+#else
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#endif
+
+#endif
