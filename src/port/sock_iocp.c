@@ -273,11 +273,11 @@ void mp__sock_wait_readable(mp__sock *s, mp_op *op) {
   /* No buffer: the read ends when data (or EOF, or an error) is there,
    * and takes none of it. */
   static char none;
-  WSABUF buf = {.len = 0, .buf = &none};
+  WSABUF nothing = {.len = 0, .buf = &none};
   DWORD flags = 0;
   s->reader_kind = READ_WAIT;
   hand_to_kernel(op, &s->reader, &s->reader_cb, reader_done);
-  if (!started(WSARecv(s->fd, &buf, 1, NULL, &flags, (OVERLAPPED *)op, NULL) != 0))
+  if (!started(WSARecv(s->fd, &nothing, 1, NULL, &flags, (OVERLAPPED *)op, NULL) != 0))
     take_back(s, &s->reader, s->reader_cb, wsa_error());
 }
 
@@ -304,10 +304,10 @@ void mp__sock_connect(mp__sock *s, mp_op *op, const struct sockaddr *addr, sockl
 
 /* Send what is left of the send in flight. */
 static void start_send(mp__sock *s, mp_op *op) {
-  WSABUF buf = {.len = s->send_len - s->send_done, .buf = (char *)s->send_buf + s->send_done};
+  WSABUF rest = {.len = s->send_len - s->send_done, .buf = (char *)s->send_buf + s->send_done};
   s->writer_kind = WRITE_SEND;
   hand_to_kernel(op, &s->writer, &s->writer_cb, writer_done);
-  if (!started(WSASend(s->fd, &buf, 1, NULL, 0, (OVERLAPPED *)op, NULL) != 0))
+  if (!started(WSASend(s->fd, &rest, 1, NULL, 0, (OVERLAPPED *)op, NULL) != 0))
     take_back(s, &s->writer, s->writer_cb, wsa_error());
 }
 
