@@ -44,7 +44,7 @@ typedef struct mp__sock {
   char *accept_buf;              /* listener: AcceptEx's addresses (allocated on first accept) */
   mp_op *reader, *writer;        /* the ops the kernel holds, or NULL */
   mp_op_cb reader_cb, writer_cb; /* their issuers' callbacks */
-  mp_op *close_op;               /* once closing: posted when reader and writer are done */
+  mp_op *close_op;               /* posted once reader and writer are done (then NULL) */
   const char *send_buf;          /* the send in flight's bytes... */
   uint32_t send_len;             /* ...how many... */
   uint32_t send_done;            /* ...and how many have gone */

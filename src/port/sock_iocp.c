@@ -161,15 +161,17 @@ static int kernel_result(mp__sock *s, mp_op *op) {
   return wsa_error();
 }
 
-/* Close the socket once the kernel holds no op of it; then the close op
- * comes. */
+/* Once closing and the kernel holds no op of s: close the socket (if it
+ * ever opened) and post the close op, once. */
 static void finish_close(mp__sock *s) {
-  if (!s->closing || s->reader || s->writer || s->fd == INVALID_SOCKET) return;
-  closesocket(s->fd);
+  if (!s->close_op || s->reader || s->writer) return;
+  if (s->fd != INVALID_SOCKET) closesocket(s->fd);
   s->fd = INVALID_SOCKET;
   free(s->accept_buf);
   s->accept_buf = NULL;
-  complete_later(s, s->close_op, 0);
+  mp_op *op = s->close_op;
+  s->close_op = NULL;
+  complete_later(s, op, 0);
 }
 
 /* Give op back to its issuer with result. s stays allocated during cb: a
