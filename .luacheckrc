@@ -2,5 +2,7 @@
 std = "lua54"
 max_line_length = 110
 files["tests/lua"] = { globals = { "TestTimer", "TestErrors", "TestLoop", "TestCoro", "TestTcp",
-  "TestTcpWrite", "TestTcpFaults", "TestTcpEmfile", "TestTcpCoro" }, ignore = { "212/self" } }
+  "TestTcpWrite", "TestTcpFaults", "TestTcpEmfile", "TestTcpCoro",
+  "TestFs", "TestFsCoro",
+  "TestUdp", "TestUdpCoro" }, ignore = { "212/self" } }
 files["tests/bench"] = { read_globals = { "arg" } }

@@ -1,6 +1,7 @@
 -- demo.lua: a short tour of moonport. Run it with: build/moonport examples/demo.lua
--- It grows with the project; for now it shows the loop, timers, coroutines,
--- error handling and TCP, and exits by itself when nothing is left to wait for.
+-- It shows the loop, timers, coroutines, error handling, TCP, files, UDP,
+-- name resolution and signals, and exits by itself when nothing is left to
+-- wait for.
 local mp = require "moonport"
 
 local start = mp.now()
@@ -66,6 +67,38 @@ mp.timer(60, function()
     say("client got back: %s", line or err)
     sock:close()
     server:close()
-    say("client and server closed: nothing left to wait for, the runner exits")
+    say("TCP client and server closed")
   end)
+end)
+
+-- Files: written and read back without blocking the loop (io_uring ops, or
+-- the work threads on epoll), in the coroutine form.
+mp.timer(90, function()
+  mp.spawn(function()
+    local path = os.tmpname()
+    assert(mp.fs.write_file(path, "hello from a file\n"))
+    local st = assert(mp.fs.stat(path))
+    local data = assert(mp.fs.read_file(path))
+    say("file of %d bytes read back: %s", st.size, (data:gsub("\n$", "")))
+    local _, err = mp.fs.read_file(path .. ".missing")
+    say("a missing file: %s", err)
+    assert(mp.fs.unlink(path))
+  end)
+end)
+
+-- UDP: a datagram to ourselves and back, in the callback form.
+mp.timer(110, function()
+  local server = assert(mp.udp.bind("127.0.0.1", 0))
+  local host, port = server:local_address()
+  server:recv(function(_, data, from, from_port)
+    say("UDP server got %q from port %d; it echoes", data, from_port)
+    server:send(data, from, from_port)
+  end)
+  local client = assert(mp.udp.bind("127.0.0.1", 0))
+  client:recv(function(_, data)
+    say("UDP client got back %q; both close, and with nothing left to wait for the runner exits", data)
+    client:close()
+    server:close()
+  end)
+  client:send("ping", host, port)
 end)

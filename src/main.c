@@ -14,6 +14,9 @@
 #include <lauxlib.h>
 #include <lua.h>
 #include <lualib.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 #include "bind/bind.h"
 #include "moonport.h"
@@ -177,7 +180,21 @@ static int pmain(lua_State *L) {
   return 0;
 }
 
+/* Large strings come and go all the time in a loop that moves data (a
+ * file copy makes a 1 MiB string per chunk). With glibc's defaults each
+ * is mapped fresh, or the heap is trimmed under it after every collection,
+ * and the page faults and TLB shootdowns that costs took most of a copy's
+ * time (a 1 GiB copy: 4-5 s instead of 0.8 s). Keep blocks up to 16 MiB
+ * on the heap and up to 16 MiB of free heap mapped. */
+static void tune_malloc(void) {
+#ifdef __GLIBC__
+  mallopt(M_MMAP_THRESHOLD, 16 * 1024 * 1024);
+  mallopt(M_TRIM_THRESHOLD, 16 * 1024 * 1024);
+#endif
+}
+
 int main(int argc, char **argv) {
+  tune_malloc();
   lua_State *L = luaL_newstate();
   if (!L) {
     fprintf(stderr, "%s: cannot create state: not enough memory\n", progname);

@@ -51,7 +51,22 @@
   XX(ENOBUFS, "no buffer space available")                                                         \
   XX(ENOTCONN, "socket is not connected")                                                          \
   XX(EPIPE, "broken pipe")                                                                         \
+  XX(EMSGSIZE, "message too long")                                                                 \
   XX(EAI_NONAME, "unknown host")                                                                   \
+  XX(ENOENT, "no such file or directory")                                                          \
+  XX(EEXIST, "file already exists")                                                                \
+  XX(EISDIR, "illegal operation on a directory")                                                   \
+  XX(ENOTDIR, "not a directory")                                                                   \
+  XX(EBADF, "bad file descriptor")                                                                 \
+  XX(ENOTEMPTY, "directory not empty")                                                             \
+  XX(EROFS, "read-only file system")                                                               \
+  XX(ENOSPC, "no space left on device")                                                            \
+  XX(EFBIG, "file too large")                                                                      \
+  XX(ENAMETOOLONG, "name too long")                                                                \
+  XX(ELOOP, "too many symbolic links encountered")                                                 \
+  XX(EXDEV, "cross-device link not permitted")                                                     \
+  XX(ESPIPE, "invalid seek")                                                                       \
+  XX(EDQUOT, "disk quota exceeded")                                                                \
   XX(UNKNOWN, "unknown error")
 
 enum {

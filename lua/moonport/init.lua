@@ -38,4 +38,15 @@ if core.tcp then
   mp.tcp = require "moonport.tcp"
 end
 
+-- Files: the callback form from the core, the coroutine form and the
+-- whole-file helpers from fs.lua.
+if core.fs then
+  mp.fs = require "moonport.fs"
+end
+
+-- UDP: the same split, the coroutine form from udp.lua.
+if core.udp then
+  mp.udp = require "moonport.udp"
+end
+
 return mp

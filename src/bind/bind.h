@@ -21,9 +21,12 @@ typedef struct mp__bind {
    * runs on, and the stack slot of the traceback message handler. */
   lua_State *L;
   int msgh;
-  int on_error_ref;                   /* registry ref of the error handler, or LUA_NOREF */
-  struct mp__tcp_handle *tcp_handles; /* every socket handle not yet freed */
-  char *read_buf;                     /* where every socket's reads land, allocated on first use */
+  int on_error_ref;                /* registry ref of the error handler, or LUA_NOREF */
+  struct mp__handle *sock_handles; /* every socket handle not yet freed */
+  char *read_buf;                  /* where every socket's reads land, allocated on first use */
+  struct mp__fs_file *fs_files;    /* every file handle not yet freed */
+  struct mp__fs_call *fs_calls;    /* every mp.fs call on a path in flight */
+  struct mp__fs_buf *fs_bufs;      /* read buffers kept for the next reads */
 } mp__bind;
 
 /* The context of the module function being called (its upvalue 1). */
@@ -58,14 +61,29 @@ void *mp__bind_new_handle(lua_State *L, size_t size, int nuv, const char *tname)
 void mp__bind_metatable(lua_State *L, const char *tname, const luaL_Reg *methods,
                         const luaL_Reg *metamethods);
 
+/* The coroutine form: a Lua module (tcp.lua, udp.lua, fs.lua) registers
+ * the waiting versions of a part's C functions with
+ * mp.<form>.coroutine_form{...}, whose body is set_coroutine_form. A C
+ * function called without its callback hands its arguments to
+ * coroutine_call, which calls the Lua function of form called name and
+ * returns its result count, after a yield if it waits; -1 when there is
+ * none (then the C function goes on as it would). */
+int mp__bind_set_coroutine_form(lua_State *L, const char *form);
+int mp__bind_coroutine_call(lua_State *L, const char *form, const char *name);
+
 /* Registration of each part of the module into the table on top of the
  * stack, with the loop context userdata just below it. */
 void mp__bind_open_loop(lua_State *L);
 void mp__bind_open_errors(lua_State *L);
 void mp__bind_open_timer(lua_State *L);
 void mp__bind_open_tcp(lua_State *L);
+void mp__bind_open_udp(lua_State *L);
 /* Free every socket handle still allocated (lua_close). */
-void mp__tcp_free_all(mp__bind *b);
+void mp__handle_free_all(mp__bind *b);
+void mp__bind_open_fs(lua_State *L);
+/* Free every file and mp.fs request still allocated (lua_close, after the
+ * loop is freed: no work thread may still use them). */
+void mp__fs_free_all(mp__bind *b);
 
 /* Register funcs into the table at -2 with the context userdata at -1 as
  * their upvalue; leaves the stack as it found it. */

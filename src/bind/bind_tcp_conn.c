@@ -4,14 +4,11 @@
 
 #include "bind/bind_tcp.h"
 
-/* Every read lands here first, then becomes the Lua string the callback
- * gets: a connection waits for data without a buffer of its own. */
-#define READ_BUF_SIZE (64 * 1024)
 /* Reads in one go from a socket that keeps filling the buffer, before the
  * other sockets get their turn. */
 #define READ_ROUNDS 4
 
-void mp__tcp_conn_free(mp__tcp_handle *h) {
+static void conn_free(mp__handle *h) {
   mp__tcp_conn *c = (mp__tcp_conn *)h;
   mp__tcp_write_free_all(c);
   mp__tcp_timeouts_free(c);
@@ -25,19 +22,21 @@ static void unref(lua_State *L, int *ref) {
 
 /* Close: the read callback and the write callbacks still hear about it,
  * once, when their cancelled ops complete. */
-void mp__tcp_conn_close(lua_State *L, mp__tcp_handle *h) {
+void mp__tcp_conn_close(lua_State *L, mp__handle *h) {
   mp__tcp_conn *c = (mp__tcp_conn *)h;
   if (h->closed) return;
   unref(L, &c->drain_cb);
   mp__tcp_timeout_cancel(c);
-  mp__tcp_handle_close(L, h);
+  mp__handle_close(L, h);
 }
+
+static const mp__handle_kind conn_kind = {mp__tcp_conn_close, conn_free};
 
 mp__tcp_conn *mp__tcp_conn_new(lua_State *L, const mp__tcp_conn_opts *opts) {
   mp__tcp_conn *c = calloc(1, sizeof *c);
   if (!c) luaL_error(L, "moonport: out of memory");
-  mp__tcp_handle_push(L, &c->h, MP__TCP_META);
-  c->h.kind = MP__TCP_CONN;
+  mp__handle_push(L, &c->h, MP__TCP_META);
+  c->h.kind = &conn_kind;
   c->high_water = opts->high_water;
   c->write_limit = opts->write_limit;
   if (mp__tcp_timeouts_set(c, opts->read_timeout, opts->write_timeout) < 0)
@@ -48,9 +47,9 @@ mp__tcp_conn *mp__tcp_conn_new(lua_State *L, const mp__tcp_conn_opts *opts) {
 
 /* The open connection at idx, or NULL after pushing nil, err, name. */
 static mp__tcp_conn *open_conn(lua_State *L, const char *what) {
-  mp__tcp_conn *c = (mp__tcp_conn *)mp__tcp_handle_check(L, 1, MP__TCP_META);
+  mp__tcp_conn *c = (mp__tcp_conn *)mp__handle_check(L, 1, MP__TCP_META);
   if (!c->h.closed) return c;
-  mp__tcp_push_fail(L, MP_ECLOSED, what);
+  mp__bind_push_fail(L, MP_ECLOSED, what);
   return NULL;
 }
 
@@ -59,7 +58,7 @@ int mp__tcp_conn_busy(const mp__tcp_conn *c) {
 }
 
 void mp__tcp_conn_settle(mp__tcp_conn *c) {
-  if (!c->h.closed && !mp__tcp_conn_busy(c)) mp__tcp_anchor(c->h.b->L, &c->h, 0, 0);
+  if (!c->h.closed && !mp__tcp_conn_busy(c)) mp__handle_anchor(c->h.b->L, &c->h, 0, 0);
 }
 
 static void read_done(mp_loop *loop, mp_op *op);
@@ -68,7 +67,7 @@ static void start_read(mp__tcp_conn *c) {
   if (c->reading) return; /* the one in flight comes back and restarts */
   c->reading = 1;
   c->read_op.cb = read_done;
-  mp__tcp_op_started(&c->h);
+  mp__handle_op_started(&c->h);
   mp__sock_wait_readable(&c->h.sock, &c->read_op);
 }
 
@@ -86,7 +85,7 @@ static void read_end(mp__tcp_conn *c, int err) {
     mp__bind_call(c->h.b, 2);
     return;
   }
-  mp__tcp_call_failed(c->h.b, err, "read");
+  mp__bind_call_failed(c->h.b, err, "read");
 }
 
 void mp__tcp_read_fail(mp__tcp_conn *c, int err) {
@@ -95,13 +94,16 @@ void mp__tcp_read_fail(mp__tcp_conn *c, int err) {
   mp__tcp_conn_settle(c);
 }
 
-/* Take what the socket holds and hand it to the callback, chunk by chunk. */
+/* Take what the socket holds and hand it to the callback, chunk by chunk.
+ * Every read lands in the loop's read buffer first, then becomes the Lua
+ * string the callback gets: a connection waits for data without a buffer
+ * of its own. */
 static void pull(mp__tcp_conn *c) {
   mp__bind *b = c->h.b;
   lua_State *L = b->L;
   for (int round = 0; round < READ_ROUNDS; round++) {
     if (c->read_mode == MP__READ_OFF || c->h.closed) return;
-    int n = mp__sock_recv(&c->h.sock, b->read_buf, READ_BUF_SIZE);
+    int n = mp__sock_recv(&c->h.sock, b->read_buf, MP__READ_BUF_SIZE);
     if (n == MP_EAGAIN) break;
     if (n <= 0) {
       read_end(c, n);
@@ -116,7 +118,7 @@ static void pull(mp__tcp_conn *c) {
     lua_pushnil(L);
     lua_pushlstring(L, b->read_buf, (size_t)n);
     mp__bind_call(b, 2);
-    if (n < READ_BUF_SIZE) break; /* the socket is empty: wait for more */
+    if (n < MP__READ_BUF_SIZE) break; /* the socket is empty: wait for more */
   }
   if (c->read_mode != MP__READ_OFF && !c->h.closed) start_read(c);
 }
@@ -136,7 +138,7 @@ static void read_done(mp_loop *loop, mp_op *op) {
       pull(c);
     }
   }
-  if (mp__tcp_op_done(&c->h)) mp__tcp_conn_settle(c);
+  if (mp__handle_op_done(&c->h)) mp__tcp_conn_settle(c);
 }
 
 static int start_reading(lua_State *L, int mode) {
@@ -144,13 +146,11 @@ static int start_reading(lua_State *L, int mode) {
   if (!c) return 3;
   luaL_checktype(L, 2, LUA_TFUNCTION);
   if (c->read_mode != MP__READ_OFF) return luaL_error(L, "moonport: socket is already reading");
-  mp__bind *b = c->h.b;
-  if (!b->read_buf && !(b->read_buf = malloc(READ_BUF_SIZE)))
-    return luaL_error(L, "moonport: out of memory");
+  mp__handle_read_buf(L, c->h.b);
   lua_settop(L, 2);
   c->read_cb = luaL_ref(L, LUA_REGISTRYINDEX);
   c->read_mode = (uint8_t)mode;
-  mp__tcp_anchor(L, &c->h, 1, 1);
+  mp__handle_anchor(L, &c->h, 1, 1);
   mp__tcp_timeout_read_active(c);
   if (!c->connecting) start_read(c);
   lua_pushboolean(L, 1);
@@ -165,7 +165,7 @@ static int conn_read_start(lua_State *L) {
 /* conn:read(cb): the next chunk only. conn:read(n): the coroutine form. */
 static int conn_read(lua_State *L) {
   if (!lua_isfunction(L, 2)) {
-    int n = mp__tcp_coroutine_call(L, "read");
+    int n = mp__bind_coroutine_call(L, "tcp", "read");
     if (n >= 0) return n;
   }
   return start_reading(L, MP__READ_ONCE);
@@ -178,7 +178,7 @@ static int conn_read_stop(lua_State *L) {
   c->read_mode = MP__READ_OFF;
   unref(L, &c->read_cb);
   mp__sock_cancel_read(&c->h.sock);
-  mp__tcp_anchor(L, &c->h, mp__tcp_conn_busy(c), 1);
+  mp__handle_anchor(L, &c->h, mp__tcp_conn_busy(c), 1);
   lua_pushboolean(L, 1);
   return 1;
 }
@@ -199,7 +199,7 @@ void mp__tcp_connect_done(mp_loop *loop, mp_op *op) {
   unref(L, &c->connect_cb);
   if (result == 0) {
     lua_pushnil(L);
-    mp__tcp_push_self(L, &c->h);
+    mp__handle_push_self(L, &c->h);
     if (c->read_mode != MP__READ_OFF) start_read(c);
     mp__tcp_write_pump(c);
     mp__bind_call(c->h.b, 2);
@@ -207,20 +207,20 @@ void mp__tcp_connect_done(mp_loop *loop, mp_op *op) {
     if (!c->h.closed) mp__tcp_conn_close(L, &c->h);
     mp__tcp_write_fail_all(c, result);
     if (c->read_mode != MP__READ_OFF) read_end(c, result);
-    mp__tcp_call_failed(c->h.b, result, "connect");
+    mp__bind_call_failed(c->h.b, result, "connect");
   }
-  if (mp__tcp_op_done(&c->h)) mp__tcp_conn_settle(c);
+  if (mp__handle_op_done(&c->h)) mp__tcp_conn_settle(c);
 }
 
 /* conn:close(): idempotent; pending callbacks hear "ECANCELED" once. */
 static int conn_close_method(lua_State *L) {
-  mp__tcp_handle *h = mp__tcp_handle_check(L, 1, MP__TCP_META);
+  mp__handle *h = mp__handle_check(L, 1, MP__TCP_META);
   mp__tcp_conn_close(L, h);
   return 0;
 }
 
 static int conn_closed(lua_State *L) {
-  mp__tcp_handle *h = mp__tcp_handle_check(L, 1, MP__TCP_META);
+  mp__handle *h = mp__handle_check(L, 1, MP__TCP_META);
   lua_pushboolean(L, h->closed);
   return 1;
 }
@@ -230,8 +230,8 @@ static int push_address(lua_State *L, int peer) {
   if (!c) return 3;
   struct sockaddr_storage addr;
   int rc = mp__sock_address(&c->h.sock, peer, &addr);
-  if (rc < 0) return mp__tcp_push_fail(L, rc, peer ? "peer" : "local_address");
-  return mp__tcp_push_addr(L, &addr);
+  if (rc < 0) return mp__bind_push_fail(L, rc, peer ? "peer" : "local_address");
+  return mp__bind_push_addr(L, &addr);
 }
 
 /* conn:peer() -> host, port */
@@ -251,7 +251,7 @@ static int set_option(lua_State *L, int option, const char *what) {
   lua_Integer secs = luaL_optinteger(L, 3, 0);
   luaL_argcheck(L, secs >= 0 && secs <= 86400 * 30, 3, "seconds out of range");
   int rc = mp__sock_setopt(&c->h.sock, option, lua_toboolean(L, 2), (int)secs);
-  if (rc < 0) return mp__tcp_push_fail(L, rc, what);
+  if (rc < 0) return mp__bind_push_fail(L, rc, what);
   lua_pushboolean(L, 1);
   return 1;
 }
@@ -273,7 +273,7 @@ static int conn_set_timeouts(lua_State *L) {
   mp__tcp_conn_opts parsed;
   mp__tcp_read_timeouts(L, 2, &parsed);
   if (mp__tcp_timeouts_set(c, parsed.read_timeout, parsed.write_timeout) < 0)
-    return mp__tcp_push_fail(L, MP_ENOMEM, "set_timeouts");
+    return mp__bind_push_fail(L, MP_ENOMEM, "set_timeouts");
   if (c->read_mode != MP__READ_OFF) mp__tcp_timeout_read_active(c);
   mp__tcp_timeout_write_active(c);
   lua_pushboolean(L, 1);
@@ -281,7 +281,7 @@ static int conn_set_timeouts(lua_State *L) {
 }
 
 static int conn_tostring(lua_State *L) {
-  return mp__tcp_handle_tostring(L, MP__TCP_META);
+  return mp__handle_tostring(L, MP__TCP_META);
 }
 
 void mp__bind_open_tcp_conn(lua_State *L) {
@@ -296,7 +296,7 @@ void mp__bind_open_tcp_conn(lua_State *L) {
                                      {"keepalive", conn_keepalive},
                                      {"set_timeouts", conn_set_timeouts},
                                      {NULL, NULL}};
-  static const luaL_Reg metamethods[] = {{"__gc", mp__tcp_handle_gc},
+  static const luaL_Reg metamethods[] = {{"__gc", mp__handle_gc},
                                          {"__close", conn_close_method},
                                          {"__tostring", conn_tostring},
                                          {NULL, NULL}};

@@ -13,7 +13,7 @@
 #define RETRY_MS 100
 
 typedef struct tcp_server {
-  mp__tcp_handle h; /* first */
+  mp__handle h; /* first */
   mp_op accept_op;
   mp__timer retry;
   mp__tcp_conn_opts opts; /* for the connections it accepts */
@@ -24,25 +24,27 @@ typedef struct tcp_server {
   uint8_t starved;        /* out of descriptors since the last accept that worked */
 } tcp_server;
 
-void mp__tcp_server_free(mp__tcp_handle *h) {
+static void server_free(mp__handle *h) {
   free(h);
 }
 
-void mp__tcp_server_close(lua_State *L, mp__tcp_handle *h) {
+static void server_close(lua_State *L, mp__handle *h) {
   tcp_server *s = (tcp_server *)h;
   if (h->closed) return;
   luaL_unref(L, LUA_REGISTRYINDEX, s->on_connection);
   s->on_connection = LUA_NOREF;
   if (s->paused) mp__timer_cancel(h->b->loop, &s->retry);
-  mp__tcp_handle_close(L, h);
+  mp__handle_close(L, h);
 }
+
+static const mp__handle_kind server_kind = {server_close, server_free};
 
 static void accept_done(mp_loop *loop, mp_op *op);
 
 static void start_accept(tcp_server *s) {
   s->accepting = 1;
   s->accept_op.cb = accept_done;
-  mp__tcp_op_started(&s->h);
+  mp__handle_op_started(&s->h);
   mp__sock_accept(&s->h.sock, &s->accept_op);
 }
 
@@ -55,7 +57,7 @@ static void retry_fired(mp_loop *loop, mp_op *op) {
   (void)loop;
   tcp_server *s = MP_CONTAINER_OF(op, tcp_server, retry.op);
   s->paused = 0;
-  if (!mp__tcp_op_done(&s->h)) return;
+  if (!mp__handle_op_done(&s->h)) return;
   if (wants_connections(s)) start_accept(s);
 }
 
@@ -74,7 +76,7 @@ static int push_callback(lua_State *L, tcp_server *s) {
 }
 
 static void call_with_error(tcp_server *s, int err) {
-  if (push_callback(s->h.b->L, s)) mp__tcp_call_failed(s->h.b, err, "accept");
+  if (push_callback(s->h.b->L, s)) mp__bind_call_failed(s->h.b, err, "accept");
 }
 
 static void accept_done(mp_loop *loop, mp_op *op) {
@@ -101,16 +103,16 @@ static void accept_done(mp_loop *loop, mp_op *op) {
     if (!s->starved) call_with_error(s, result);
     s->starved = 1;
     s->paused = 1;
-    mp__tcp_op_started(&s->h);
+    mp__handle_op_started(&s->h);
     mp__timer_start(loop, &s->retry, mp__now_ns() + RETRY_MS * 1000000ull, retry_fired);
   } else if (result != MP_ECANCELED && s->on_connection == LUA_NOREF) {
     call_with_error(s, result);
   }
   /* Other errors (a connection reset while queued) end only that one. */
-  if (!mp__tcp_op_done(&s->h)) return;
+  if (!mp__handle_op_done(&s->h)) return;
   int wanted = wants_connections(s);
   if (wanted && !s->paused && !s->accepting) start_accept(s);
-  if (!wanted) mp__tcp_anchor(L, &s->h, 0, 0);
+  if (!wanted) mp__handle_anchor(L, &s->h, 0, 0);
 }
 
 /* mp.tcp.listen(host, port [, on_connection] [, opts]) -> server, or nil,
@@ -118,16 +120,16 @@ static void accept_done(mp_loop *loop, mp_op *op) {
 static int tcp_listen(lua_State *L) {
   struct sockaddr_storage addr;
   socklen_t addr_len;
-  int rc = mp__tcp_parse_addr(L, 1, &addr, &addr_len);
+  int rc = mp__bind_parse_addr(L, 1, &addr, &addr_len);
   int opts_idx = lua_istable(L, 3) ? 3 : 4;
   if (opts_idx == 4 && !lua_isnoneornil(L, 3)) luaL_checktype(L, 3, LUA_TFUNCTION);
   mp__tcp_opts opts;
   mp__tcp_read_opts(L, opts_idx, &opts);
-  if (rc < 0) return mp__tcp_push_fail(L, rc, "listen");
+  if (rc < 0) return mp__bind_push_fail(L, rc, "listen");
   tcp_server *s = calloc(1, sizeof *s);
   if (!s) return luaL_error(L, "moonport: out of memory");
-  mp__tcp_handle_push(L, &s->h, MP__TCP_SERVER_META);
-  s->h.kind = MP__TCP_SERVER;
+  mp__handle_push(L, &s->h, MP__TCP_SERVER_META);
+  s->h.kind = &server_kind;
   s->opts = opts.conn;
   s->on_connection = s->accept_cb = LUA_NOREF;
   s->retry.heap_index = MP__TIMER_NOT_IN_HEAP;
@@ -137,13 +139,13 @@ static int tcp_listen(lua_State *L) {
     rc = mp__sock_listen(&s->h.sock, (struct sockaddr *)&addr, addr_len, opts.backlog,
                          opts.reuseport);
   if (rc < 0) {
-    mp__tcp_server_close(L, &s->h);
-    return mp__tcp_push_fail(L, rc, "listen");
+    server_close(L, &s->h);
+    return mp__bind_push_fail(L, rc, "listen");
   }
   if (opts_idx == 4 && lua_isfunction(L, 3)) {
     lua_pushvalue(L, 3);
     s->on_connection = luaL_ref(L, LUA_REGISTRYINDEX);
-    mp__tcp_anchor(L, &s->h, 1, -1);
+    mp__handle_anchor(L, &s->h, 1, -1);
     start_accept(s);
   }
   return 1;
@@ -152,19 +154,19 @@ static int tcp_listen(lua_State *L) {
 /* server:accept(cb): one connection, for a server made without
  * on_connection: cb(err, conn). */
 static int server_accept(lua_State *L) {
-  tcp_server *s = (tcp_server *)mp__tcp_handle_check(L, 1, MP__TCP_SERVER_META);
+  tcp_server *s = (tcp_server *)mp__handle_check(L, 1, MP__TCP_SERVER_META);
   if (lua_isnoneornil(L, 2)) {
-    int n = mp__tcp_coroutine_call(L, "accept");
+    int n = mp__bind_coroutine_call(L, "tcp", "accept");
     if (n >= 0) return n;
   }
   luaL_checktype(L, 2, LUA_TFUNCTION);
-  if (s->h.closed) return mp__tcp_push_fail(L, MP_ECLOSED, "accept");
+  if (s->h.closed) return mp__bind_push_fail(L, MP_ECLOSED, "accept");
   if (s->on_connection != LUA_NOREF)
     return luaL_error(L, "moonport: this server accepts by itself (it has on_connection)");
   if (s->accept_cb != LUA_NOREF) return luaL_error(L, "moonport: server is already accepting");
   lua_settop(L, 2);
   s->accept_cb = luaL_ref(L, LUA_REGISTRYINDEX);
-  mp__tcp_anchor(L, &s->h, 1, 1);
+  mp__handle_anchor(L, &s->h, 1, 1);
   if (!s->accepting && !s->paused) start_accept(s);
   lua_pushboolean(L, 1);
   return 1;
@@ -172,22 +174,22 @@ static int server_accept(lua_State *L) {
 
 /* server:address() -> host, port */
 static int server_address(lua_State *L) {
-  mp__tcp_handle *h = mp__tcp_handle_check(L, 1, MP__TCP_SERVER_META);
-  if (h->closed) return mp__tcp_push_fail(L, MP_ECLOSED, "address");
+  mp__handle *h = mp__handle_check(L, 1, MP__TCP_SERVER_META);
+  if (h->closed) return mp__bind_push_fail(L, MP_ECLOSED, "address");
   struct sockaddr_storage addr;
   int rc = mp__sock_address(&h->sock, 0, &addr);
-  if (rc < 0) return mp__tcp_push_fail(L, rc, "address");
-  return mp__tcp_push_addr(L, &addr);
+  if (rc < 0) return mp__bind_push_fail(L, rc, "address");
+  return mp__bind_push_addr(L, &addr);
 }
 
 static int server_close_method(lua_State *L) {
-  mp__tcp_handle *h = mp__tcp_handle_check(L, 1, MP__TCP_SERVER_META);
-  mp__tcp_server_close(L, h);
+  mp__handle *h = mp__handle_check(L, 1, MP__TCP_SERVER_META);
+  server_close(L, h);
   return 0;
 }
 
 static int server_tostring(lua_State *L) {
-  return mp__tcp_handle_tostring(L, MP__TCP_SERVER_META);
+  return mp__handle_tostring(L, MP__TCP_SERVER_META);
 }
 
 /* mp.tcp.connect(host, port, cb [, opts]) -> conn, or nil, err, name if it
@@ -195,25 +197,25 @@ static int server_tostring(lua_State *L) {
 static int tcp_connect(lua_State *L) {
   struct sockaddr_storage addr;
   socklen_t addr_len;
-  int rc = mp__tcp_parse_addr(L, 1, &addr, &addr_len);
+  int rc = mp__bind_parse_addr(L, 1, &addr, &addr_len);
   luaL_checktype(L, 3, LUA_TFUNCTION);
   mp__tcp_opts opts;
   mp__tcp_read_opts(L, 4, &opts);
-  if (rc < 0) return mp__tcp_push_fail(L, rc, "connect");
+  if (rc < 0) return mp__bind_push_fail(L, rc, "connect");
   mp__bind *b = mp__bind_get(L);
   mp__tcp_conn *c = mp__tcp_conn_new(L, &opts.conn);
   int conn_idx = lua_gettop(L);
   rc = mp__sock_open(&c->h.sock, b->loop->port, addr.ss_family);
   if (rc < 0) {
     mp__tcp_conn_close(L, &c->h);
-    return mp__tcp_push_fail(L, rc, "connect");
+    return mp__bind_push_fail(L, rc, "connect");
   }
   lua_pushvalue(L, 3);
   c->connect_cb = luaL_ref(L, LUA_REGISTRYINDEX);
   c->connecting = MP__CONNECT_PENDING;
-  mp__tcp_anchor(L, &c->h, 1, conn_idx);
+  mp__handle_anchor(L, &c->h, 1, conn_idx);
   c->write_op.cb = mp__tcp_connect_done;
-  mp__tcp_op_started(&c->h);
+  mp__handle_op_started(&c->h);
   mp__sock_connect(&c->h.sock, &c->write_op, (struct sockaddr *)&addr, addr_len);
   if (opts.connect_timeout) mp__tcp_timeout_connect(c, opts.connect_timeout);
   lua_settop(L, conn_idx);
@@ -225,25 +227,29 @@ void mp__bind_open_tcp_server(lua_State *L) {
                                      {"address", server_address},
                                      {"close", server_close_method},
                                      {NULL, NULL}};
-  static const luaL_Reg metamethods[] = {{"__gc", mp__tcp_handle_gc},
+  static const luaL_Reg metamethods[] = {{"__gc", mp__handle_gc},
                                          {"__close", server_close_method},
                                          {"__tostring", server_tostring},
                                          {NULL, NULL}};
   mp__bind_metatable(L, MP__TCP_SERVER_META, methods, metamethods);
 }
 
+/* mp.tcp.coroutine_form(t): lua/moonport/tcp.lua's waiting methods. */
+static int tcp_coroutine_form(lua_State *L) {
+  return mp__bind_set_coroutine_form(L, "tcp");
+}
+
 /* mp.tcp = {listen, connect, conn_methods, server_methods}: the method
  * tables are there for the coroutine layer (lua/moonport/tcp.lua). */
 void mp__bind_open_tcp(lua_State *L) {
-  int rc = mp__sock_startup();
-  if (rc < 0) luaL_error(L, "moonport: cannot start sockets: %s", mp_strerror(rc));
+  mp__handle_startup(L);
   mp__bind_open_tcp_conn(L);
   mp__bind_open_tcp_server(L);
   lua_newtable(L);
   lua_pushvalue(L, -2);
   static const luaL_Reg funcs[] = {{"listen", tcp_listen},
                                    {"connect", tcp_connect},
-                                   {"coroutine_form", mp__tcp_set_coroutine_form},
+                                   {"coroutine_form", tcp_coroutine_form},
                                    {NULL, NULL}};
   mp__bind_setfuncs(L, funcs);
   lua_pop(L, 1);

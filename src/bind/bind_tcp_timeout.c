@@ -33,7 +33,7 @@ static mp__tcp_timeouts *get(mp__tcp_conn *c) {
 
 static void arm(mp__tcp_conn *c, mp__timer *timer, uint64_t due, mp_op_cb cb) {
   timer->user = ARMED;
-  mp__tcp_op_started(&c->h);
+  mp__handle_op_started(&c->h);
   mp__timer_start(c->h.b->loop, timer, due, cb);
 }
 
@@ -42,7 +42,7 @@ static void arm(mp__tcp_conn *c, mp__timer *timer, uint64_t due, mp_op_cb cb) {
 static int fired(mp__tcp_conn *c, mp__timer *timer) {
   timer->user = 0;
   if (timer->op.result != 0 || c->h.closed) {
-    mp__tcp_op_done(&c->h);
+    mp__handle_op_done(&c->h);
     return 0;
   }
   return 1;
@@ -62,7 +62,7 @@ static void read_fired(mp_loop *loop, mp_op *op) {
       mp__tcp_read_fail(c, MP_ETIMEDOUT);
     }
   }
-  if (mp__tcp_op_done(&c->h)) mp__tcp_conn_settle(c);
+  if (mp__handle_op_done(&c->h)) mp__tcp_conn_settle(c);
 }
 
 /* Sending made no progress for too long: fail the writes (and the read,
@@ -91,7 +91,7 @@ static void write_fired(mp_loop *loop, mp_op *op) {
       write_timed_out(c);
     }
   }
-  if (mp__tcp_op_done(&c->h)) mp__tcp_conn_settle(c);
+  if (mp__handle_op_done(&c->h)) mp__tcp_conn_settle(c);
 }
 
 /* Note activity now, and arm timer for limit_ms from now if it is idle. */

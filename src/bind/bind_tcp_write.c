@@ -29,7 +29,7 @@ void mp__tcp_write_pump(mp__tcp_conn *c) {
   if (!w || c->writing || c->connecting || c->h.closed) return;
   c->writing = 1;
   c->write_op.cb = write_done;
-  mp__tcp_op_started(&c->h);
+  mp__handle_op_started(&c->h);
   if (w->shutdown) {
     mp__loop_defer(c->h.b->loop, &c->write_op, mp__sock_shutdown(&c->h.sock));
   } else {
@@ -55,7 +55,7 @@ static void finish_head(mp__tcp_conn *c, int err) {
     mp__bind_call(c->h.b, 1);
     return;
   }
-  mp__tcp_push_err(L, err, what);
+  mp__bind_push_err(L, err, what);
   lua_pushstring(L, mp_err_name(err));
   mp__bind_call(c->h.b, 2);
 }
@@ -96,7 +96,7 @@ static void write_done(mp_loop *loop, mp_op *op) {
     mp__tcp_write_pump(c);
     if (!c->wq_head && c->need_drain && !c->h.closed) call_drain(c);
   }
-  if (mp__tcp_op_done(&c->h)) mp__tcp_conn_settle(c);
+  if (mp__handle_op_done(&c->h)) mp__tcp_conn_settle(c);
 }
 
 /* Queue len bytes of data (0 for a callback or shutdown entry alone). */
@@ -138,17 +138,17 @@ static const char *check_data(lua_State *L, int idx, size_t *len) {
 /* The open connection at 1 that may still write, or NULL after pushing
  * nil, err, name. */
 static mp__tcp_conn *writable_conn(lua_State *L, const char *what) {
-  mp__tcp_conn *c = (mp__tcp_conn *)mp__tcp_handle_check(L, 1, MP__TCP_META);
+  mp__tcp_conn *c = (mp__tcp_conn *)mp__handle_check(L, 1, MP__TCP_META);
   if (c->h.closed) {
-    mp__tcp_push_fail(L, MP_ECLOSED, what);
+    mp__bind_push_fail(L, MP_ECLOSED, what);
     return NULL;
   }
   if (c->shut) {
-    mp__tcp_push_fail(L, MP_ECLOSED, "write after shutdown");
+    mp__bind_push_fail(L, MP_ECLOSED, "write after shutdown");
     return NULL;
   }
   if (c->write_error) {
-    mp__tcp_push_fail(L, c->write_error, what);
+    mp__bind_push_fail(L, c->write_error, what);
     return NULL;
   }
   return c;
@@ -161,19 +161,19 @@ static int conn_write(lua_State *L) {
   const char *data = check_data(L, 2, &len);
   if (!lua_isnoneornil(L, 3)) luaL_checktype(L, 3, LUA_TFUNCTION);
   if (lua_isnoneornil(L, 3) && lua_isyieldable(L)) {
-    int n = mp__tcp_coroutine_call(L, "write");
+    int n = mp__bind_coroutine_call(L, "tcp", "write");
     if (n >= 0) return n;
   }
   mp__tcp_conn *c = writable_conn(L, "write");
   if (!c) return 3;
   if (len > c->write_limit - c->wq_bytes)
-    return mp__tcp_push_fail(L, MP_ENOBUFS, "write queue full");
+    return mp__bind_push_fail(L, MP_ENOBUFS, "write queue full");
   size_t sent = 0;
   if (!c->wq_head && !c->writing && !c->connecting) {
     int n = mp__sock_try_send(&c->h.sock, data, len);
     if (n < 0) {
       c->write_error = (int16_t)n;
-      return mp__tcp_push_fail(L, n, "write");
+      return mp__bind_push_fail(L, n, "write");
     }
     sent = (size_t)n;
   }
@@ -187,7 +187,7 @@ static int conn_write(lua_State *L) {
     }
     if (was_empty) mp__tcp_timeout_write_active(c);
     mp__tcp_write_pump(c);
-    mp__tcp_anchor(L, &c->h, 1, 1);
+    mp__handle_anchor(L, &c->h, 1, 1);
   }
   int below = c->wq_bytes < c->high_water;
   if (!below) c->need_drain = 1;
@@ -198,8 +198,8 @@ static int conn_write(lua_State *L) {
 /* conn:on_drain(cb): cb() when the queue has emptied after a write that
  * returned false. on_drain(nil) removes it. */
 static int conn_on_drain(lua_State *L) {
-  mp__tcp_conn *c = (mp__tcp_conn *)mp__tcp_handle_check(L, 1, MP__TCP_META);
-  if (c->h.closed) return mp__tcp_push_fail(L, MP_ECLOSED, "on_drain");
+  mp__tcp_conn *c = (mp__tcp_conn *)mp__handle_check(L, 1, MP__TCP_META);
+  if (c->h.closed) return mp__bind_push_fail(L, MP_ECLOSED, "on_drain");
   if (!lua_isnil(L, 2)) luaL_checktype(L, 2, LUA_TFUNCTION);
   luaL_unref(L, LUA_REGISTRYINDEX, c->drain_cb);
   c->drain_cb = LUA_NOREF;
@@ -216,7 +216,7 @@ static int conn_on_drain(lua_State *L) {
 static int conn_shutdown(lua_State *L) {
   if (!lua_isnoneornil(L, 2)) luaL_checktype(L, 2, LUA_TFUNCTION);
   if (lua_isnoneornil(L, 2) && lua_isyieldable(L)) {
-    int n = mp__tcp_coroutine_call(L, "shutdown");
+    int n = mp__bind_coroutine_call(L, "tcp", "shutdown");
     if (n >= 0) return n;
   }
   mp__tcp_conn *c = writable_conn(L, "shutdown");
@@ -229,14 +229,14 @@ static int conn_shutdown(lua_State *L) {
     w->cb = luaL_ref(L, LUA_REGISTRYINDEX);
   }
   mp__tcp_write_pump(c);
-  mp__tcp_anchor(L, &c->h, 1, 1);
+  mp__handle_anchor(L, &c->h, 1, 1);
   lua_pushboolean(L, 1);
   return 1;
 }
 
 /* conn:write_queue_size() -> bytes accepted and not yet sent. */
 static int conn_write_queue_size(lua_State *L) {
-  mp__tcp_conn *c = (mp__tcp_conn *)mp__tcp_handle_check(L, 1, MP__TCP_META);
+  mp__tcp_conn *c = (mp__tcp_conn *)mp__handle_check(L, 1, MP__TCP_META);
   lua_pushinteger(L, c->h.closed ? 0 : (lua_Integer)c->wq_bytes);
   return 1;
 }

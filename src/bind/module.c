@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "bind/bind.h"
+#include "platform/parts.h"
 
 /* Registry key of the loop context: the address of this variable. */
 static const char loop_key = 0;
@@ -49,9 +50,12 @@ static int loop_gc(lua_State *L) {
   if (b->loop) {
     /* Every handle's __gc has run (they are newer): what is left waits
      * for completions that will never come now. */
-    mp__tcp_free_all(b);
+    mp__handle_free_all(b);
     mp__loop_free(b->loop);
     b->loop = NULL;
+#if MP_HAS_FILES
+    mp__fs_free_all(b);
+#endif
   }
   return 0;
 }
@@ -65,8 +69,11 @@ static void push_context(lua_State *L) {
   b->L = NULL;
   b->msgh = 0;
   b->on_error_ref = LUA_NOREF;
-  b->tcp_handles = NULL;
+  b->sock_handles = NULL;
   b->read_buf = NULL;
+  b->fs_files = NULL;
+  b->fs_calls = NULL;
+  b->fs_bufs = NULL;
   if (luaL_newmetatable(L, MP__LOOP_META)) {
     lua_pushcfunction(L, loop_gc);
     lua_setfield(L, -2, "__gc");
@@ -91,6 +98,12 @@ int luaopen_moonport_core(lua_State *L) {
   mp__bind_open_errors(L);
   mp__bind_open_timer(L);
   mp__bind_open_tcp(L);
+#if MP_HAS_FILES
+  mp__bind_open_fs(L);
+#endif
+#if MP_HAS_UDP
+  mp__bind_open_udp(L);
+#endif
   lua_pop(L, 1);
   lua_pushliteral(L, MOONPORT_VERSION);
   lua_setfield(L, -2, "version");

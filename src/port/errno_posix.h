@@ -54,6 +54,36 @@ static inline int mp__from_errno(int e) {
     return MP_ENOTCONN;
   case EPIPE:
     return MP_EPIPE;
+  case ENOENT:
+    return MP_ENOENT;
+  case EEXIST:
+    return MP_EEXIST;
+  case EISDIR:
+    return MP_EISDIR;
+  case ENOTDIR:
+    return MP_ENOTDIR;
+  case EBADF:
+    return MP_EBADF;
+  case ENOTEMPTY:
+    return MP_ENOTEMPTY;
+  case EROFS:
+    return MP_EROFS;
+  case ENOSPC:
+    return MP_ENOSPC;
+  case EFBIG:
+    return MP_EFBIG;
+  case ENAMETOOLONG:
+    return MP_ENAMETOOLONG;
+  case ELOOP:
+    return MP_ELOOP;
+  case EXDEV:
+    return MP_EXDEV;
+  case ESPIPE:
+    return MP_ESPIPE;
+  case EDQUOT:
+    return MP_EDQUOT;
+  case EMSGSIZE:
+    return MP_EMSGSIZE;
   default:
     return MP_UNKNOWN;
   }

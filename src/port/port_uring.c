@@ -12,7 +12,8 @@
  * backend): armed once, it reports every new arrival, so a connection that
  * reads all day costs no SQE per read. Write polls are one-shot: a writer
  * waits only when the socket's buffer is full. Posted packets never enter the ring: they queue in
- * the packet queue that the workers wait on.
+ * the packet queue that the workers wait on. Regular files are read,
+ * written and synced with IORING_OP_READ, _WRITE and _FSYNC (file.h).
  *
  * Kernel gate: Linux 5.15 (multishot poll came in 5.13; the probe checks for
  * IORING_OP_MKDIRAT, which came in 5.15, the oldest opcode it can see that
@@ -39,6 +40,9 @@
 #define WAKE_TAG ((uint64_t)0)
 #define IGNORE_TAG ((uint64_t)1)
 #define EV_MASK ((uint64_t)(MP__EV_READ | MP__EV_WRITE))
+/* File ops carry their op's address with both low bits set, which no
+ * socket poll has (each watches one direction). */
+#define FILE_TAG EV_MASK
 
 typedef struct uring_port {
   mp__pq_port pq; /* first: the port and its packet queue */
@@ -122,6 +126,42 @@ static void uring_forget(mp__reactor *r, mp__sock *s) {
   io_uring_submit(&p->ring);
 }
 
+static uint64_t file_tag(mp__file_req *req) {
+  return (uint64_t)(uintptr_t)&req->work.op | FILE_TAG;
+}
+
+static int uring_file_start(mp__reactor *r, mp__file_req *req) {
+  uring_port *p = MP_CONTAINER_OF(r, uring_port, reactor);
+  struct io_uring_sqe *sqe = get_sqe(p);
+  if (!sqe) return MP_EBUSY;
+  if (req->kind == MP__FILE_READ) {
+    io_uring_prep_read(sqe, req->fd, req->buf, req->len, (uint64_t)req->offset);
+  } else if (req->kind == MP__FILE_WRITE) {
+    io_uring_prep_write(sqe, req->fd, req->buf, req->len, (uint64_t)req->offset);
+  } else {
+    io_uring_prep_fsync(sqe, req->fd, 0);
+  }
+  io_uring_sqe_set_data64(sqe, file_tag(req));
+  r->watched++;
+  return 0;
+}
+
+/* A regular file's read runs to its end once started; the cancel ends it
+ * only while it still waits in the kernel (io-wq). */
+static void uring_file_cancel(mp__reactor *r, mp__file_req *req) {
+  uring_port *p = MP_CONTAINER_OF(r, uring_port, reactor);
+  struct io_uring_sqe *sqe = get_sqe(p);
+  if (!sqe) return; /* then it just runs to its end */
+  io_uring_prep_cancel64(sqe, file_tag(req), 0);
+  io_uring_sqe_set_data64(sqe, IGNORE_TAG);
+}
+
+static void file_done(uring_port *p, uint64_t tag, int res) {
+  p->reactor.watched--;
+  mp_op *op = (mp_op *)(uintptr_t)(tag & ~FILE_TAG);
+  mp__reactor_complete(&p->reactor, op, res < 0 ? mp__from_errno(-res) : res);
+}
+
 /* A poll's completion: which direction it watches, what it found, and
  * whether it goes on watching (a multishot poll's CQE with F_MORE). */
 static void poll_done(uring_port *p, uint64_t tag, int res, unsigned flags) {
@@ -166,6 +206,8 @@ static void uring_io_poll(mp_port *port, int64_t timeout_ms) {
     if (tag == WAKE_TAG) {
       mp__wake_fd_drain(p->wake_fd);
       if (!(cqe->flags & IORING_CQE_F_MORE)) rearm = 1;
+    } else if ((tag & FILE_TAG) == FILE_TAG) {
+      file_done(p, tag, cqe->res);
     } else if (tag != IGNORE_TAG) {
       poll_done(p, tag, cqe->res, cqe->flags);
     }
@@ -219,6 +261,8 @@ static int uring_open(mp_port **out) {
   mp__pq_init(&p->pq.queue);
   p->reactor.watch = uring_watch;
   p->reactor.forget = uring_forget;
+  p->reactor.file_start = uring_file_start;
+  p->reactor.file_cancel = uring_file_cancel;
   p->pq.base.backend = &mp__port_uring;
   p->pq.base.reactor = &p->reactor;
   *out = &p->pq.base;

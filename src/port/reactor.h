@@ -12,12 +12,14 @@
 #ifndef MP_REACTOR_H
 #define MP_REACTOR_H
 
+#include "port/file.h"
 #include "port/sock.h"
 
 typedef struct mp__reactor {
   mp_op *done_head, *done_tail; /* completed ops, not yet handed to the loop */
-  /* Sockets the kernel watches (watching != 0). With none, nothing can
-   * become ready: the loop skips io_poll while it has other work. */
+  /* Sockets the kernel watches (watching != 0), and file ops in the ring.
+   * With none, nothing can become ready: the loop skips io_poll while it
+   * has other work. */
   int watched;
   /* Make the kernel report ev (MP__EV_…) on s when it becomes ready, at
    * least once after this call. Returns 0 or an MP_E… code. */
@@ -25,6 +27,14 @@ typedef struct mp__reactor {
   /* s is closing: stop watching it. Sockets still watched afterwards (a
    * cancel on its way) are reported through mp__sock_unwatched. */
   void (*forget)(struct mp__reactor *r, mp__sock *s);
+  /* Ports that can do file I/O in the kernel (io_uring); NULL on epoll.
+   * Start req's read, write or fsync (file.h) so that req->work.op
+   * completes through the done list; it counts in watched while in
+   * flight, so that the loop polls for it. Returns 0, or MP_EBUSY when
+   * the ring has no room even after a submit (nothing was started). */
+  int (*file_start)(struct mp__reactor *r, struct mp__file_req *req);
+  /* Ask the kernel to end req early (it still completes once). */
+  void (*file_cancel)(struct mp__reactor *r, struct mp__file_req *req);
 } mp__reactor;
 
 /* Queue op's completion with result. */

@@ -1,4 +1,4 @@
-/* sock.h: TCP sockets on the port, as overlapped operations.
+/* sock.h: TCP and UDP sockets on the port, as overlapped operations.
  *
  * The shape is IOCP's: an operation is started with an mp_op and ends with
  * exactly one completion of that op on the Lua thread (op->result: >= 0 or
@@ -12,7 +12,7 @@
  * call is tried first, and only when it would block does the op park on
  * the socket until the backend's reactor (epoll or io_uring poll) reports
  * it ready. At most one read-side op (accept or wait_readable) and one
- * write-side op (send or connect) may be in flight per socket: callers keep
+ * write-side op (send, sendto or connect) may be in flight per socket: callers keep
  * their own queues, which also keeps bytes in order (DESIGN.md rule 7).
  *
  * Everything here runs on the Lua thread, the one that opened the port.
@@ -68,10 +68,13 @@ typedef struct mp__sock {
     mp_op *reader;   /* parked accept or wait_readable */
     mp_op *close_op; /* once closing: completes when the kernel holds nothing of s */
   };
-  mp_op *writer;        /* parked send or connect */
-  const char *send_buf; /* the parked send's bytes... */
-  uint32_t send_len;    /* ...how many... */
-  uint32_t send_done;   /* ...and how many have gone */
+  mp_op *writer; /* parked send, sendto or connect */
+  union {
+    const char *send_buf;                  /* the parked send's bytes... */
+    const struct mp__datagram *send_dgram; /* or the parked sendto's datagram */
+  };
+  uint32_t send_len;  /* ...how many... */
+  uint32_t send_done; /* ...and how many have gone */
 } mp__sock;
 #endif
 
@@ -130,6 +133,75 @@ void mp__sock_cancel_read(mp__sock *s);
 /* Close: parked ops complete with MP_ECANCELED, then op completes once the
  * kernel no longer refers to s; only then may s be freed. */
 void mp__sock_close(mp__sock *s, mp_op *op);
+
+/* Datagram sockets (UDP).
+ *
+ * Receiving has the TCP shape: the zero-byte read (mp__sock_wait_readable;
+ * on IOCP a zero-byte WSARecvFrom) waits without pinning a buffer, then the
+ * reader takes datagram after datagram with mp__sock_recvfrom into the
+ * shared buffer until it says MP_EAGAIN. Sending is mp__sock_sendto, the
+ * overlapped WSASendTo: one in flight per socket, like mp__sock_send.
+ * Only sock_posix.c has them so far: sock_iocp.c does not, and mp.udp is
+ * not built on Windows (src/platform/parts.h). */
+
+/* One datagram to send: its bytes and where to (to == NULL on a connected
+ * socket). The sender owns it and keeps it, bytes and address, valid until
+ * the sendto's completion. */
+typedef struct mp__datagram {
+  const char *buf;
+  size_t len;
+  const struct sockaddr *to;
+  socklen_t to_len;
+} mp__datagram;
+
+/* Flags of mp__sock_bind. */
+enum {
+  MP__BIND_REUSEADDR = 1, /* SO_REUSEADDR: share the port (multicast receivers) */
+  MP__BIND_IPV6ONLY = 2   /* an AF_INET6 socket takes IPv6 only (else also IPv4) */
+};
+
+/* Datagram socket options for mp__sock_set_dgram_opt (value: 0/1, or the TTL). */
+enum { MP__DGRAM_BROADCAST, MP__DGRAM_MULTICAST_TTL, MP__DGRAM_MULTICAST_LOOP };
+
+/* Create a non-blocking UDP socket of family (AF_INET or AF_INET6). */
+int mp__sock_open_dgram(mp__sock *s, mp_port *port, int family);
+/* Bind s to addr with MP__BIND_… flags (IPV6ONLY is set either way on
+ * AF_INET6 sockets, on or off, so the system's default never decides). */
+int mp__sock_bind(mp__sock *s, const struct sockaddr *addr, socklen_t len, unsigned flags);
+/* Fix the peer of a datagram socket (connect has no handshake here: it
+ * returns at once). From then on only its datagrams arrive, sendto may
+ * leave out the address, and an ICMP "port unreachable" for a datagram
+ * sent makes a later mp__sock_recvfrom or sendto fail with ECONNREFUSED. */
+int mp__sock_connect_dgram(mp__sock *s, const struct sockaddr *addr, socklen_t len);
+/* Set a MP__DGRAM_… option; the socket's family picks IPv4's or IPv6's. */
+int mp__sock_set_dgram_opt(mp__sock *s, int option, int value);
+/* Join (join = 1) or leave the multicast group. iface names the interface:
+ * for an IPv4 group, one of its addresses (struct sockaddr_in); for IPv6,
+ * a struct sockaddr_in6 whose sin6_scope_id is its index; NULL lets the
+ * system choose. */
+int mp__sock_membership(mp__sock *s, const struct sockaddr *group, const struct sockaddr *iface,
+                        int join);
+/* Send multicast datagrams out of the interface iface (as for
+ * mp__sock_membership; not NULL). */
+int mp__sock_set_multicast_if(mp__sock *s, const struct sockaddr *iface);
+/* Send the datagram d: result d->len once the kernel took it, or the error
+ * (MP_EMSGSIZE for one too big for the protocol). Parks only while the
+ * socket's send buffer is full. IOCP: WSASendTo, whose completion is the
+ * result. */
+void mp__sock_sendto(mp__sock *s, mp_op *op, const mp__datagram *d);
+/* Send the datagram d now, non-blocking: d->len, MP_EAGAIN when the send
+ * buffer is full (nothing sent), or an error. For the sender's fast path
+ * while no sendto op is in flight. IOCP: a non-overlapped WSASendTo on the
+ * non-blocking socket, which queues no completion packet. */
+int mp__sock_try_sendto(mp__sock *s, const mp__datagram *d);
+/* Take the next datagram, non-blocking: its length as received (at most
+ * len), MP_EAGAIN when none is waiting, or an error (ECONNREFUSED on a
+ * connected socket whose peer port is closed). from gets the sender.
+ * *truncated is set to 1 when the datagram was longer than len (its rest
+ * is gone), else 0. IOCP: WSARecvFrom, whose WSAEMSGSIZE with the buffer
+ * filled becomes len and *truncated = 1. */
+int mp__sock_recvfrom(mp__sock *s, char *buf, size_t len, struct sockaddr_storage *from,
+                      int *truncated);
 
 /* Synchronous, non-blocking calls for the reader and writer themselves. */
 /* Receive up to len bytes: the count, 0 at EOF, MP_EAGAIN or an error. */

@@ -1,4 +1,4 @@
-/* sock_posix.c: TCP operations on Linux, turned from readiness into
+/* sock_posix.c: TCP and UDP operations on Linux, turned from readiness into
  * completions (see sock.h and reactor.h). Each op tries its system call
  * first and parks only when the call would block (DESIGN.md rule 9). */
 #define _GNU_SOURCE /* accept4, SO_REUSEPORT */
@@ -11,7 +11,7 @@
 #include "port/reactor.h"
 
 enum { READ_ACCEPT = 1, READ_WAIT };
-enum { WRITE_SEND = 1, WRITE_CONNECT };
+enum { WRITE_SEND = 1, WRITE_CONNECT, WRITE_SENDTO };
 
 static int sys_error(void) {
   return errno == EWOULDBLOCK ? MP_EAGAIN : mp__from_errno(errno);
@@ -121,6 +121,17 @@ static void run_send(mp__sock *s, mp_op *op) {
   mp__reactor_complete(s->reactor, op, (int)s->send_len);
 }
 
+/* Send the parked datagram, or park again while the buffer is full. */
+static void run_sendto(mp__sock *s, mp_op *op) {
+  int result = mp__sock_try_sendto(s, s->send_dgram);
+  if (result == MP_EAGAIN) {
+    s->writer_kind = WRITE_SENDTO;
+    park(s, &s->writer, op, MP__EV_WRITE);
+    return;
+  }
+  mp__reactor_complete(s->reactor, op, result);
+}
+
 /* The connect in progress has ended when the socket turns writable. */
 static void finish_connect(mp__sock *s, mp_op *op) {
   int err = 0;
@@ -173,6 +184,8 @@ void mp__sock_ready(mp__sock *s, unsigned ev) {
     s->writer = NULL;
     if (s->writer_kind == WRITE_CONNECT) {
       finish_connect(s, op);
+    } else if (s->writer_kind == WRITE_SENDTO) {
+      run_sendto(s, op);
     } else {
       run_send(s, op);
     }
@@ -239,4 +252,104 @@ int mp__sock_try_send(mp__sock *s, const char *buf, size_t len) {
 
 int mp__sock_shutdown(mp__sock *s) {
   return shutdown(s->fd, SHUT_WR) < 0 ? sys_error() : 0;
+}
+
+int mp__sock_open_dgram(mp__sock *s, mp_port *port, int family) {
+  int fd = socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) return mp__from_errno(errno);
+  mp__sock_adopt(s, port, fd);
+  return 0;
+}
+
+int mp__sock_bind(mp__sock *s, const struct sockaddr *addr, socklen_t len, unsigned flags) {
+  int on = 1, v6only = (flags & MP__BIND_IPV6ONLY) != 0;
+  if ((flags & MP__BIND_REUSEADDR) &&
+      setsockopt(s->fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on) < 0)
+    return sys_error();
+  if (addr->sa_family == AF_INET6 &&
+      setsockopt(s->fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, sizeof v6only) < 0)
+    return sys_error();
+  return bind(s->fd, addr, len) < 0 ? sys_error() : 0;
+}
+
+int mp__sock_connect_dgram(mp__sock *s, const struct sockaddr *addr, socklen_t len) {
+  return connect(s->fd, addr, len) < 0 ? sys_error() : 0;
+}
+
+/* The socket's address family (SO_DOMAIN), or an error. */
+static int sock_family(mp__sock *s) {
+  int family;
+  socklen_t len = sizeof family;
+  return getsockopt(s->fd, SOL_SOCKET, SO_DOMAIN, &family, &len) < 0 ? sys_error() : family;
+}
+
+int mp__sock_set_dgram_opt(mp__sock *s, int option, int value) {
+  int family = sock_family(s);
+  if (family < 0) return family;
+  int v6 = family == AF_INET6, level = v6 ? IPPROTO_IPV6 : IPPROTO_IP, name;
+  if (option == MP__DGRAM_BROADCAST) {
+    level = SOL_SOCKET;
+    name = SO_BROADCAST;
+  } else if (option == MP__DGRAM_MULTICAST_TTL) {
+    name = v6 ? IPV6_MULTICAST_HOPS : IP_MULTICAST_TTL;
+  } else {
+    name = v6 ? IPV6_MULTICAST_LOOP : IP_MULTICAST_LOOP;
+  }
+  return setsockopt(s->fd, level, name, &value, sizeof value) < 0 ? sys_error() : 0;
+}
+
+int mp__sock_membership(mp__sock *s, const struct sockaddr *group, const struct sockaddr *iface,
+                        int join) {
+  int rc;
+  if (group->sa_family == AF_INET6) {
+    struct ipv6_mreq m = {.ipv6mr_multiaddr = ((const struct sockaddr_in6 *)group)->sin6_addr};
+    if (iface) m.ipv6mr_interface = ((const struct sockaddr_in6 *)iface)->sin6_scope_id;
+    rc = setsockopt(s->fd, IPPROTO_IPV6, join ? IPV6_ADD_MEMBERSHIP : IPV6_DROP_MEMBERSHIP, &m,
+                    sizeof m);
+  } else {
+    struct ip_mreq m = {.imr_multiaddr = ((const struct sockaddr_in *)group)->sin_addr,
+                        .imr_interface.s_addr = htonl(INADDR_ANY)};
+    if (iface) m.imr_interface = ((const struct sockaddr_in *)iface)->sin_addr;
+    rc = setsockopt(s->fd, IPPROTO_IP, join ? IP_ADD_MEMBERSHIP : IP_DROP_MEMBERSHIP, &m, sizeof m);
+  }
+  return rc < 0 ? sys_error() : 0;
+}
+
+int mp__sock_set_multicast_if(mp__sock *s, const struct sockaddr *iface) {
+  int rc;
+  if (iface->sa_family == AF_INET6) {
+    unsigned index = ((const struct sockaddr_in6 *)iface)->sin6_scope_id;
+    rc = setsockopt(s->fd, IPPROTO_IPV6, IPV6_MULTICAST_IF, &index, sizeof index);
+  } else {
+    struct in_addr addr = ((const struct sockaddr_in *)iface)->sin_addr;
+    rc = setsockopt(s->fd, IPPROTO_IP, IP_MULTICAST_IF, &addr, sizeof addr);
+  }
+  return rc < 0 ? sys_error() : 0;
+}
+
+void mp__sock_sendto(mp__sock *s, mp_op *op, const mp__datagram *d) {
+  s->send_dgram = d;
+  run_sendto(s, op);
+}
+
+int mp__sock_try_sendto(mp__sock *s, const mp__datagram *d) {
+  ssize_t n = sendto(s->fd, d->buf, d->len, MSG_NOSIGNAL, d->to, d->to ? d->to_len : 0);
+  return n >= 0 ? (int)n : sys_error();
+}
+
+int mp__sock_recvfrom(mp__sock *s, char *buf, size_t len, struct sockaddr_storage *from,
+                      int *truncated) {
+  struct iovec iov = {.iov_base = buf, .iov_len = len};
+  struct msghdr msg = {
+      .msg_name = from, .msg_namelen = sizeof *from, .msg_iov = &iov, .msg_iovlen = 1};
+  ssize_t n = recvmsg(s->fd, &msg, 0);
+  if (n < 0) {
+    int err = sys_error();
+    /* Only "would block" says the queue is empty: every datagram is read
+     * whole, so a short one says nothing about the next. */
+    if (err == MP_EAGAIN) s->ready &= (uint8_t)~MP__EV_READ;
+    return err;
+  }
+  *truncated = (msg.msg_flags & MSG_TRUNC) != 0;
+  return (int)n;
 }
