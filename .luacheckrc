@@ -4,5 +4,6 @@ max_line_length = 110
 files["tests/lua"] = { globals = { "TestTimer", "TestErrors", "TestLoop", "TestCoro", "TestTcp",
   "TestTcpWrite", "TestTcpFaults", "TestTcpEmfile", "TestTcpCoro",
   "TestFs", "TestFsCoro",
-  "TestUdp", "TestUdpCoro" }, ignore = { "212/self" } }
+  "TestUdp", "TestUdpCoro",
+  "TestDns", "TestSignal", "TestHttpRequest", "TestTcpHostile", "TestTimerChurn" }, ignore = { "212/self" } }
 files["tests/bench"] = { read_globals = { "arg" } }

@@ -3,9 +3,15 @@
 -- Prints "listening on HOST PORT". Keeps connections alive, answers pipelined
 -- requests in order (all the answers to one read go out in one write), closes
 -- on "Connection: close" and after HTTP/1.0 requests unless they ask for
--- keep-alive; 431 for a header over 8 KiB, 400 for anything not HTTP/1.x.
+-- keep-alive; 431 for a header over 8 KiB, 413 for a body over 1 GiB, 400
+-- for anything not HTTP/1.x; http_request.lua parses the requests.
 -- Request bodies (Content-Length) are read and ignored.
 local mp = require "moonport"
+
+-- http_request.lua lives next to this script.
+local dir = (debug.getinfo(1, "S").source:match("^@(.*[/\\])") or "./")
+package.path = dir .. "?.lua;" .. package.path
+local request = require "http_request"
 
 local port_arg, host_arg = ...
 local port = math.tointeger(tonumber(port_arg or 8080))
@@ -15,10 +21,9 @@ if not port then
   os.exit(2)
 end
 
-local MAX_HEADER = 8192 -- bytes from the request line to the blank line, both included
 local LINGER_MS = 2000 -- how long a closing connection may keep sending before we close
 
-local find, match, sub, lower, format = string.find, string.match, string.sub, string.lower, string.format
+local sub, format = string.sub, string.format
 
 local function response(status, body, connection)
   return format("HTTP/1.1 %s\r\nContent-Type: text/plain\r\nContent-Length: %d\r\n%s\r\n%s",
@@ -28,61 +33,22 @@ local HELLO = "Hello, World!"
 local OK_11 = response("200 OK", HELLO) -- HTTP/1.1 keeps the connection by default
 local OK_10 = response("200 OK", HELLO, "keep-alive") -- HTTP/1.0 must be told
 local OK_CLOSE = response("200 OK", HELLO, "close")
-local BAD = response("400 Bad Request", "Bad Request\n", "close")
-local TOO_LARGE = response("431 Request Header Fields Too Large", "Request header too large\n", "close")
-local NOT_IMPLEMENTED = response("501 Not Implemented", "Transfer-Encoding is not supported\n", "close")
+local REFUSALS = {
+  [400] = response("400 Bad Request", "Bad Request\n", "close"),
+  [413] = response("413 Content Too Large", "Request body too large\n", "close"),
+  [431] = response("431 Request Header Fields Too Large", "Request header too large\n", "close"),
+  [501] = response("501 Not Implemented", "Transfer-Encoding is not supported\n", "close"),
+}
 
--- A pattern matching "\r\nNAME:" in any letter case, and capturing the value.
-local function header_pattern(name)
-  local p = name:gsub("%a", function(ch) return "[" .. ch:upper() .. ch:lower() .. "]" end)
-  return "\r\n" .. p:gsub("%-", "%%-") .. ":[ \t]*([^\r]*)"
-end
-local CONNECTION = header_pattern("connection")
-local CONTENT_LENGTH = header_pattern("content-length")
-local TRANSFER_ENCODING = header_pattern("transfer-encoding")
-
--- Parse the request header starting at pos. Returns the answer, the
--- position after the header, the body length, and whether to close after
--- answering; or nil while the header is incomplete.
+-- Judge the request header starting at pos (http_request.lua). Returns the
+-- answer, the position after the header, the body length, and whether to
+-- close after answering; or nil while the header is incomplete.
 local function parse(data, pos)
-  local last = find(data, "\r\n\r\n", pos, true)
-  if not last or last + 3 - pos >= MAX_HEADER then
-    -- Incomplete (or too long): judge what has come so far.
-    if find(data, "\n", pos, true) and not find(data, "^%u+ %S+ HTTP/1%.[01]\r\n", pos) then
-      return BAD, 0, 0, true
-    elseif #data - pos + 1 > MAX_HEADER then
-      return TOO_LARGE, 0, 0, true
-    end
-    return nil
+  local status, after, body, close, minor = request.parse(data, pos)
+  if status ~= 200 then
+    return status and REFUSALS[status], after, body, close
   end
-  local minor = match(data, "^%u+ %S+ HTTP/1%.([01])\r\n", pos)
-  if not minor then
-    return BAD, 0, 0, true
-  end
-  -- The header lines, each as "\r\nName: value", to look fields up in.
-  local fields = sub(data, pos, last + 1)
-  if find(fields, TRANSFER_ENCODING) then
-    return NOT_IMPLEMENTED, 0, 0, true
-  end
-  local body = 0
-  local length = match(fields, CONTENT_LENGTH)
-  if length then
-    body = math.tointeger(tonumber(match(length, "^%d+$")))
-    if not body then
-      return BAD, 0, 0, true
-    end
-  end
-  local connection = match(fields, CONNECTION)
-  connection = connection and lower(connection)
-  local after = last + 4
-  if connection and find(connection, "close", 1, true) then
-    return OK_CLOSE, after, body, true
-  elseif minor == "1" then
-    return OK_11, after, body, false
-  elseif connection and find(connection, "keep-alive", 1, true) then
-    return OK_10, after, body, false
-  end
-  return OK_CLOSE, after, body, true
+  return close and OK_CLOSE or minor == 1 and OK_11 or OK_10, after, body, close
 end
 
 local function serve(conn)

@@ -6,6 +6,10 @@
  * runs a string, - reads the script from stdin. Exit status 0, or 1 with
  * the error and its traceback on stderr when a chunk fails to load or
  * raises at top level. Errors inside callbacks go to mp.on_error instead.
+ * SIGINT or SIGTERM that the script has not taken with mp.signal stops the
+ * loop; the state is closed (finalizers run, sockets close) and the exit
+ * status is 128 + the signal's number (130, 143), as a shell reports a
+ * process killed by it. A second one meanwhile kills the process at once.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -136,6 +140,7 @@ static int pmain(lua_State *L) {
   lua_gc(L, LUA_GCGEN, 0, 0);
   preload_core(L);
   set_library_path(L);
+  mp__signal_runner_default(L);
 
   int script = 0, ran_something = 0;
   for (int i = 1; i < argc && !script; i++) {
@@ -175,8 +180,10 @@ static int pmain(lua_State *L) {
     }
   }
   if (script && report(L, run_script(L, argv, argc, script)) != LUA_OK) return 0;
-  if (report(L, run_loop(L)) != LUA_OK) return 0;
-  *exit_code = EXIT_SUCCESS;
+  /* A signal that stopped a loop the script ran itself ends the run too. */
+  if (!mp__signal_runner_exit(L) && report(L, run_loop(L)) != LUA_OK) return 0;
+  int signo = mp__signal_runner_exit(L);
+  *exit_code = signo ? 128 + signo : EXIT_SUCCESS;
   return 0;
 }
 

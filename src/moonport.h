@@ -53,6 +53,11 @@
   XX(EPIPE, "broken pipe")                                                                         \
   XX(EMSGSIZE, "message too long")                                                                 \
   XX(EAI_NONAME, "unknown host")                                                                   \
+  XX(EAI_AGAIN, "temporary failure in name resolution")                                            \
+  XX(EAI_FAIL, "non-recoverable failure in name resolution")                                       \
+  XX(EAI_NODATA, "no address associated with host")                                                \
+  XX(EAI_FAMILY, "address family not supported by the resolver")                                   \
+  XX(EAI_SERVICE, "service not supported")                                                         \
   XX(ENOENT, "no such file or directory")                                                          \
   XX(EEXIST, "file already exists")                                                                \
   XX(EISDIR, "illegal operation on a directory")                                                   \

@@ -49,4 +49,8 @@ if core.udp then
   mp.udp = require "moonport.udp"
 end
 
+-- Name resolution: the callback form from the core, the coroutine form
+-- from dns.lua.
+mp.dns = require "moonport.dns"
+
 return mp

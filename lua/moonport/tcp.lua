@@ -8,11 +8,13 @@
 -- waiting-only methods are added to the connections' methods.
 local core = require "moonport.core"
 local coro = require "moonport.coro"
+local stream = require "moonport.stream"
 
 local step, current = coro.step, coro.current
 local running, yield = coroutine.running, coroutine.yield
-local find, sub, byte = string.find, string.sub, string.byte
-local concat = table.concat
+local push, take = stream.push, stream.take
+local read_bytes, read_line, read_until, read_some =
+  stream.read, stream.read_line, stream.read_until, stream.read_some
 local tointeger = math.tointeger
 
 local core_tcp = core.tcp
@@ -29,9 +31,6 @@ local C = {
 }
 
 local DEFAULT_MAX = 8192 -- read_line and read_until: longest data before the delimiter
-local CR = byte("\r")
-
-local TOO_LONG = {} -- find_delim's answer when the delimiter is too far
 
 -- The coroutine form's error: OpenResty's "timeout" for ETIMEDOUT, else the
 -- C layer's "ENAME: message". code is the C layer's name, when it gave one.
@@ -49,19 +48,18 @@ local function arg_error(level, n, name, detail)
 end
 
 -- Per-handle state of the coroutine form, dropped with the handle (the keys
--- are weak). Invariants: the receive buffer is chunks[first..last], of
--- which chunks[first] starts at byte off; size is the number of bytes it
--- holds; eof is true once the peer's end was read. waiter is the coroutine
--- waiting for the handle's pending read (or accept) callback, which is
--- wake; the C layer calls it exactly once, also when the handle is closed
--- (ECANCELED). While a coroutine waits, no other may read the handle: the
--- buffer is its own until it returns.
+-- are weak): a receive buffer (stream.lua), eof, true once the peer's end
+-- was read, and waiter, the coroutine waiting for the handle's pending read
+-- (or accept) callback, which is wake; the C layer calls it exactly once,
+-- also when the handle is closed (ECANCELED). While a coroutine waits, no
+-- other may read the handle: the buffer is its own until it returns.
 local states = setmetatable({}, { __mode = "k" })
 
 local function state(handle)
   local st = states[handle]
   if not st then
-    st = { chunks = {}, first = 1, last = 0, off = 1, size = 0, eof = false, waiter = nil }
+    st = stream.new()
+    st.eof, st.waiter = false, nil
     function st.wake(...)
       local co = st.waiter
       st.waiter = nil
@@ -70,54 +68,6 @@ local function state(handle)
     states[handle] = st
   end
   return st
-end
-
--- Remove the first n buffered bytes (n <= size) and return them as one
--- string; only what is returned is concatenated.
-local function take(st, n)
-  st.size = st.size - n
-  local chunks, first, off = st.chunks, st.first, st.off
-  local result, parts
-  while n > 0 do
-    local c = chunks[first]
-    local avail = #c - off + 1
-    local piece
-    if n < avail then
-      piece = sub(c, off, off + n - 1)
-      off = off + n
-      n = 0
-    else
-      piece = off == 1 and c or sub(c, off)
-      chunks[first] = nil
-      first, off = first + 1, 1
-      n = n - avail
-    end
-    if parts then
-      parts[#parts + 1] = piece
-    elseif result then
-      parts = { result, piece }
-    else
-      result = piece
-    end
-  end
-  if first > st.last then -- empty: start the indices again
-    first, st.last = 1, 0
-  end
-  st.first, st.off = first, off
-  return parts and concat(parts) or result or ""
-end
-
--- The buffered byte at position p (1 <= p <= size).
-local function byte_at(st, p)
-  local i, off = st.first, st.off
-  while true do
-    local c = st.chunks[i]
-    local avail = #c - off + 1
-    if p <= avail then
-      return byte(c, off + p - 1)
-    end
-    p, i, off = p - avail, i + 1, 1
-  end
 end
 
 -- Wait for the next chunk from the peer and append it to the buffer.
@@ -139,54 +89,23 @@ local function fill(sock, st)
     st.eof = true
     return nil, "closed"
   end
-  if #data > 0 then
-    st.last = st.last + 1
-    st.chunks[st.last] = data
-    st.size = st.size + #data
-  end
+  push(st, data)
   return true
 end
 
--- Wait until delim is in the buffer and return the position of its first
--- byte; or nil, TOO_LONG when it would come after more than limit bytes;
--- or nil and the error of fill. Every byte is searched once: a chunk by
--- itself, and a match across chunks in the seam of the `keep` bytes before
--- a chunk and the first `keep` bytes of it. The buffer never holds more
--- than limit + #delim bytes and one chunk.
-local function find_delim(sock, st, delim, limit)
-  local keep = #delim - 1
-  local index, base, tail = st.first, 0, "" -- next chunk; bytes before it; the last keep of them
+-- Run the stream read `read` on sock's buffer, filling it until the read
+-- has its answer: read's own, or nil, the error of fill and all that was
+-- buffered.
+local function read_filled(sock, st, read, a, b)
   while true do
-    while index <= st.last do
-      local c = st.chunks[index]
-      local init = index == st.first and st.off or 1
-      local pos
-      if tail ~= "" then
-        local q = find(tail .. sub(c, 1, keep), delim, 1, true)
-        pos = q and base - #tail + q
-      end
-      if not pos then
-        local q = find(c, delim, init, true)
-        pos = q and base + q - init + 1
-      end
-      if pos then
-        if pos - 1 > limit then
-          return nil, TOO_LONG
-        end
-        return pos
-      end
-      local fresh = #c - init + 1
-      if keep > 0 then
-        tail = fresh >= keep and sub(c, -keep) or sub(tail .. sub(c, init), -keep)
-      end
-      base, index = base + fresh, index + 1
+    local data, err, partial = read(st, a, b)
+    if data ~= false then
+      return data, err, partial
     end
-    if st.size >= limit + #delim then
-      return nil, TOO_LONG
-    end
-    local ok, err = fill(sock, st)
+    local ok
+    ok, err = fill(sock, st)
     if not ok then
-      return nil, err
+      return nil, err, take(st, st.size)
     end
   end
 end
@@ -230,14 +149,7 @@ local function wait_read(sock, n)
   if not count or count < 0 then
     arg_error(3, 1, "read", "number of bytes must be an integer >= 0")
   end
-  local st = begin_read(sock, "sock:read(n)", 3)
-  while st.size < count do
-    local ok, err = fill(sock, st)
-    if not ok then
-      return nil, err, take(st, st.size)
-    end
-  end
-  return take(st, count)
+  return read_filled(sock, begin_read(sock, "sock:read(n)", 3), read_bytes, count)
 end
 
 -- sock:read_line([max]) -> the next line without "\n" or "\r\n"; or nil,
@@ -245,25 +157,7 @@ end
 -- first max bytes; the rest of it stays for the next read.
 function conn_methods.read_line(sock, max)
   max = check_max(max, 1, "read_line")
-  local st = begin_read(sock, "sock:read_line")
-  local pos, err = find_delim(sock, st, "\n", max + 1) -- + 1: a "\r" before the "\n"
-  if pos then
-    local len = pos - 1
-    local crlf = len > 0 and byte_at(st, len) == CR
-    if crlf then
-      len = len - 1
-    end
-    if len <= max then
-      local line = take(st, len)
-      take(st, crlf and 2 or 1)
-      return line
-    end
-    err = TOO_LONG
-  end
-  if err == TOO_LONG then
-    return nil, "line too long", take(st, max)
-  end
-  return nil, err, take(st, st.size)
+  return read_filled(sock, begin_read(sock, "sock:read_line"), read_line, max)
 end
 
 -- sock:read_until(delim [, max]) -> the data before the next delim (delim
@@ -274,29 +168,14 @@ function conn_methods.read_until(sock, delim, max)
     arg_error(2, 1, "read_until", "delimiter must be a non-empty string")
   end
   max = check_max(max, 2, "read_until")
-  local st = begin_read(sock, "sock:read_until")
-  local pos, err = find_delim(sock, st, delim, max)
-  if pos then
-    local data = take(st, pos - 1)
-    take(st, #delim)
-    return data
-  elseif err == TOO_LONG then
-    return nil, "too long", take(st, max)
-  end
-  return nil, err, take(st, st.size)
+  return read_filled(sock, begin_read(sock, "sock:read_until"), read_until, delim, max)
 end
 
 -- sock:read_some() -> what is buffered, or else the next chunk that
 -- arrives; or nil, err.
 function conn_methods.read_some(sock)
-  local st = begin_read(sock, "sock:read_some")
-  if st.size == 0 then
-    local ok, err = fill(sock, st)
-    if not ok then
-      return nil, err
-    end
-  end
-  return take(st, st.size)
+  local data, err = read_filled(sock, begin_read(sock, "sock:read_some"), read_some)
+  return data, err
 end
 
 -- Suspend until a write-side callback resumes with (err, code): true, or

@@ -1,7 +1,8 @@
 -- udp.lua: the coroutine form of UDP on top of the C callback form. One
 -- handle serves both forms: sock:recv(cb) and sock:send(data, host, port,
 -- cb) are the C form; without the callback, inside mp.spawn, recv waits
--- for the next datagram and send for the kernel to take the datagram. The
+-- for the next datagram and send for the kernel to take the datagram;
+-- connect to a host name waits for the name to resolve. The
 -- C methods hand such calls to the waiting versions registered here.
 local core = require "moonport.core"
 local coro = require "moonport.coro"
@@ -13,7 +14,7 @@ local core_udp = core.udp
 local methods = core_udp.methods
 
 -- The C calls this file builds on, with their callbacks.
-local C = { recv = methods.recv, send = methods.send }
+local C = { recv = methods.recv, send = methods.send, connect = methods.connect }
 
 -- sock:recv() -> data, host, port, flags (flags: nil, or {truncated =
 -- true} when the datagram was longer than recv_size); or nil, err, code.
@@ -53,6 +54,23 @@ local function wait_send(sock, data, host, port)
   return true
 end
 
-core_udp.coroutine_form({ recv = wait_recv, send = wait_send })
+-- sock:connect(host, port) for a host name: true once it has resolved and
+-- the socket is connected to its first address; or nil, err, code.
+local function wait_connect(sock, host, port)
+  local co = running()
+  local ok, err, code = C.connect(sock, host, port, function(...)
+    step(co, ...)
+  end)
+  if not ok then
+    return nil, err, code
+  end
+  local e, c = yield()
+  if e then
+    return nil, e, c
+  end
+  return true
+end
+
+core_udp.coroutine_form({ recv = wait_recv, send = wait_send, connect = wait_connect })
 
 return { bind = core_udp.bind }

@@ -21,12 +21,14 @@ typedef struct mp__bind {
    * runs on, and the stack slot of the traceback message handler. */
   lua_State *L;
   int msgh;
-  int on_error_ref;                /* registry ref of the error handler, or LUA_NOREF */
-  struct mp__handle *sock_handles; /* every socket handle not yet freed */
-  char *read_buf;                  /* where every socket's reads land, allocated on first use */
-  struct mp__fs_file *fs_files;    /* every file handle not yet freed */
-  struct mp__fs_call *fs_calls;    /* every mp.fs call on a path in flight */
-  struct mp__fs_buf *fs_bufs;      /* read buffers kept for the next reads */
+  int on_error_ref;                 /* registry ref of the error handler, or LUA_NOREF */
+  struct mp__handle *sock_handles;  /* every socket handle not yet freed */
+  struct tcp_dial *tcp_dials;       /* connects by name under way (bind_tcp_dial.c) */
+  char *read_buf;                   /* where every socket's reads land, allocated on first use */
+  struct mp__fs_file *fs_files;     /* every file handle not yet freed */
+  struct mp__fs_call *fs_calls;     /* every mp.fs call on a path in flight */
+  struct mp__fs_buf *fs_bufs;       /* read buffers kept for the next reads */
+  struct mp__bind_signals *signals; /* mp.signal's state, made on first use */
 } mp__bind;
 
 /* The context of the module function being called (its upvalue 1). */
@@ -74,11 +76,27 @@ int mp__bind_coroutine_call(lua_State *L, const char *form, const char *name);
 /* Registration of each part of the module into the table on top of the
  * stack, with the loop context userdata just below it. */
 void mp__bind_open_loop(lua_State *L);
+/* Start the OS's sockets (mp__sock_startup: WSAStartup on Windows) before
+ * the parts that use them (dns, tcp, udp); raises if they cannot start. */
+void mp__bind_start_sockets(lua_State *L);
 void mp__bind_open_errors(lua_State *L);
 void mp__bind_open_timer(lua_State *L);
 void mp__bind_open_tcp(lua_State *L);
 void mp__bind_open_udp(lua_State *L);
-/* Free every socket handle still allocated (lua_close). */
+void mp__bind_open_dns(lua_State *L);
+void mp__bind_open_signal(lua_State *L);
+/* Stop signals from reaching the loop (lua_close, before the loop goes),
+ * then free their state (after it has gone). */
+void mp__bind_close_signals(mp__bind *b);
+void mp__bind_free_signals(mp__bind *b);
+/* The runner: SIGINT and SIGTERM that the script has no handle for stop
+ * the loop (mp.run returns), so that the runner can close the state and
+ * exit with 128 + the signal's number; a second one while that is under
+ * way ends the process at once. Call before the script loads moonport. */
+void mp__signal_runner_default(lua_State *L);
+/* The signal that stopped the loop that way, or 0. */
+int mp__signal_runner_exit(lua_State *L);
+/* Free every socket handle and TCP dial still allocated (lua_close). */
 void mp__handle_free_all(mp__bind *b);
 void mp__bind_open_fs(lua_State *L);
 /* Free every file and mp.fs request still allocated (lua_close, after the

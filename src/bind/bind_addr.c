@@ -19,18 +19,18 @@ uint32_t mp__bind_opt_uint(lua_State *L, int idx, const char *name, uint32_t dfl
   return value;
 }
 
-int mp__bind_parse_host(const char *host, int port, struct sockaddr_storage *out, socklen_t *len) {
+int mp__bind_parse_host(const char *host, uint16_t port, struct sockaddr_storage *out,
+                        socklen_t *len) {
   memset(out, 0, sizeof *out);
-  if (strcmp(host, "localhost") == 0) host = "127.0.0.1";
   struct sockaddr_in *v4 = (struct sockaddr_in *)out;
   struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)out;
   if (inet_pton(AF_INET, host, &v4->sin_addr) == 1) {
     v4->sin_family = AF_INET;
-    v4->sin_port = htons((uint16_t)port);
+    v4->sin_port = htons(port);
     *len = sizeof *v4;
   } else if (inet_pton(AF_INET6, host, &v6->sin6_addr) == 1) {
     v6->sin6_family = AF_INET6;
-    v6->sin6_port = htons((uint16_t)port);
+    v6->sin6_port = htons(port);
     *len = sizeof *v6;
   } else {
     return MP_EAI_NONAME;
@@ -38,11 +38,19 @@ int mp__bind_parse_host(const char *host, int port, struct sockaddr_storage *out
   return 0;
 }
 
-int mp__bind_parse_addr(lua_State *L, int hidx, struct sockaddr_storage *out, socklen_t *len) {
+uint16_t mp__bind_check_port(lua_State *L, int idx) {
+  lua_Integer port = luaL_checkinteger(L, idx);
+  luaL_argcheck(L, port >= 0 && port <= 65535, idx, "port must be 0-65535");
+  return (uint16_t)port;
+}
+
+int mp__bind_parse_local(lua_State *L, int hidx, struct sockaddr_storage *out, socklen_t *len) {
   const char *host = luaL_checkstring(L, hidx);
-  lua_Integer port = luaL_checkinteger(L, hidx + 1);
-  luaL_argcheck(L, port >= 0 && port <= 65535, hidx + 1, "port must be 0-65535");
-  return mp__bind_parse_host(host, (int)port, out, len);
+  uint16_t port = mp__bind_check_port(L, hidx + 1);
+  /* Where to listen is one address, known now: localhost is the one name
+   * whose address every system agrees on. */
+  if (strcmp(host, "localhost") == 0) host = "127.0.0.1";
+  return mp__bind_parse_host(host, port, out, len);
 }
 
 int mp__bind_push_addr(lua_State *L, const struct sockaddr_storage *addr) {

@@ -1,7 +1,7 @@
 /* bind_handle.c: the life of a socket handle (see bind_handle.h). */
 #include <stdlib.h>
 
-#include "bind/bind_handle.h"
+#include "bind/bind_tcp.h"
 
 void mp__handle_push(lua_State *L, mp__handle *h, const char *tname) {
   mp__bind *b = mp__bind_get(L);
@@ -104,12 +104,13 @@ char *mp__handle_read_buf(lua_State *L, mp__bind *b) {
   return b->read_buf;
 }
 
-void mp__handle_startup(lua_State *L) {
+void mp__bind_start_sockets(lua_State *L) {
   int rc = mp__sock_startup();
   if (rc < 0) luaL_error(L, "moonport: cannot start sockets: %s", mp_strerror(rc));
 }
 
 void mp__handle_free_all(mp__bind *b) {
+  mp__tcp_dial_free_all(b); /* first: a dial points at its connection */
   while (b->sock_handles)
     handle_free(b->sock_handles);
   free(b->read_buf);

@@ -62,9 +62,6 @@ int mp__handle_op_done(mp__handle *h);
 /* The loop's shared read buffer of MP__READ_BUF_SIZE bytes, allocated on
  * first use; raises when out of memory. */
 char *mp__handle_read_buf(lua_State *L, mp__bind *b);
-/* Start the OS's sockets (mp__sock_startup) for a part that opens them;
- * raises if they cannot start. */
-void mp__handle_startup(lua_State *L);
 
 /* __tostring of every kind: "tname (open|closed): address". */
 int mp__handle_tostring(lua_State *L, const char *tname);
@@ -79,13 +76,17 @@ void mp__handle_close(lua_State *L, mp__handle *h);
  * [min, max]; dflt when absent. Raises on a bad value. */
 uint32_t mp__bind_opt_uint(lua_State *L, int idx, const char *name, uint32_t dflt, lua_Integer min,
                            lua_Integer max);
-/* The address of host (numeric IPv4 or IPv6, or "localhost") and port;
- * MP_EAI_NONAME for anything else. */
-int mp__bind_parse_host(const char *host, int port, struct sockaddr_storage *out, socklen_t *len);
-/* Parse host (arg hidx) and port (arg hidx + 1). Raises on a bad port;
- * returns MP_EAI_NONAME for a host that is not an address or localhost.
- * The one place hosts become addresses: name resolution hooks in here. */
-int mp__bind_parse_addr(lua_State *L, int hidx, struct sockaddr_storage *out, socklen_t *len);
+/* The address of host, a numeric IPv4 or IPv6 address, and port; 0, or
+ * MP_EAI_NONAME for anything else (a name: the callers that take names
+ * resolve it through bind_resolve.h; this is their fast path). */
+int mp__bind_parse_host(const char *host, uint16_t port, struct sockaddr_storage *out,
+                        socklen_t *len);
+/* The port argument at idx; raises unless it is an integer 0-65535. */
+uint16_t mp__bind_check_port(lua_State *L, int idx);
+/* The local address to listen on or bind to: host (arg hidx), a numeric
+ * address or "localhost" (as 127.0.0.1), and port (arg hidx + 1). Raises
+ * on a bad port; returns MP_EAI_NONAME for any other host. */
+int mp__bind_parse_local(lua_State *L, int hidx, struct sockaddr_storage *out, socklen_t *len);
 /* Push host, port of addr; returns 2. */
 int mp__bind_push_addr(lua_State *L, const struct sockaddr_storage *addr);
 /* Push nil, "ENAME: what: message", "ENAME"; returns 3. */

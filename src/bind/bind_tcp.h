@@ -44,6 +44,7 @@ typedef struct mp__tcp_conn {
   uint8_t connecting : 2; /* MP__CONNECT_… below, or 0 */
   uint8_t shut : 1;       /* shutdown() asked: no more writes */
   uint8_t need_drain : 1; /* write() returned false: call on_drain once empty */
+  uint8_t dialing : 1;    /* a connect by name: its dial (bind_tcp_dial.c) runs */
   uint32_t high_water;
   uint32_t write_limit;
   mp__tcp_timeouts *timeouts; /* the timeouts and their timers, if any is set */
@@ -66,8 +67,25 @@ void mp__tcp_conn_close(lua_State *L, mp__handle *h);
 void mp__tcp_write_fail_all(mp__tcp_conn *c, int err);
 /* Free the queue without calling anything (the loop is going away). */
 void mp__tcp_write_free_all(mp__tcp_conn *c);
+/* Take the connect callback (argument 3), mark c connecting, anchor its
+ * userdata (at conn_idx) and count the connect as one started op; arm the
+ * connect timeout if timeout_ms. The connect ends with mp__tcp_connect_end. */
+void mp__tcp_connect_begin(lua_State *L, mp__tcp_conn *c, int conn_idx, uint32_t timeout_ms);
+/* The connect has ended with result: tell its callback (detail, if not
+ * NULL, is its err text, else "ENAME: connect: message"), then send what
+ * was queued; counts the connect's op as done. */
+void mp__tcp_connect_end(mp__tcp_conn *c, int result, const char *detail);
 /* The connect has ended (write_op's completion while connecting). */
 void mp__tcp_connect_done(mp_loop *loop, mp_op *op);
+
+/* Connects by name (bind_tcp_dial.c). */
+/* mp.tcp.connect(host, port, cb [, opts]) for a host that is a name:
+ * resolve it, then try its addresses in order until one connects. */
+int mp__tcp_dial(lua_State *L, uint16_t port, const mp__tcp_opts *opts);
+/* Close of a dialing connection: stop the resolution if it has not begun. */
+void mp__tcp_dial_cancel(mp__tcp_conn *c);
+/* Free every dial (lua_close; their completions will not come). */
+void mp__tcp_dial_free_all(mp__bind *b);
 /* Start sending the queue's head if nothing is being sent. */
 void mp__tcp_write_pump(mp__tcp_conn *c);
 /* Whether the conn needs its anchor: it reads, writes or connects. */

@@ -21,12 +21,19 @@ static void unref(lua_State *L, int *ref) {
 }
 
 /* Close: the read callback and the write callbacks still hear about it,
- * once, when their cancelled ops complete. */
+ * once, when their cancelled ops complete. A read with no op in flight
+ * (closed from its own callback, between two ops) has nothing to come back:
+ * it ends here, and its callback is released. */
 void mp__tcp_conn_close(lua_State *L, mp__handle *h) {
   mp__tcp_conn *c = (mp__tcp_conn *)h;
   if (h->closed) return;
   unref(L, &c->drain_cb);
+  if (!c->reading && !c->connecting) {
+    c->read_mode = MP__READ_OFF;
+    unref(L, &c->read_cb);
+  }
   mp__tcp_timeout_cancel(c);
+  if (c->dialing) mp__tcp_dial_cancel(c);
   mp__handle_close(L, h);
 }
 
@@ -183,14 +190,20 @@ static int conn_read_stop(lua_State *L) {
   return 1;
 }
 
-/* The connect ended: tell its callback, then send what was queued. */
-void mp__tcp_connect_done(mp_loop *loop, mp_op *op) {
-  (void)loop;
-  mp__tcp_conn *c = MP_CONTAINER_OF(op, mp__tcp_conn, write_op);
+void mp__tcp_connect_begin(lua_State *L, mp__tcp_conn *c, int conn_idx, uint32_t timeout_ms) {
+  lua_pushvalue(L, 3);
+  c->connect_cb = luaL_ref(L, LUA_REGISTRYINDEX);
+  c->connecting = MP__CONNECT_PENDING;
+  mp__handle_anchor(L, &c->h, 1, conn_idx);
+  mp__handle_op_started(&c->h);
+  if (timeout_ms) mp__tcp_timeout_connect(c, timeout_ms);
+}
+
+void mp__tcp_connect_end(mp__tcp_conn *c, int result, const char *detail) {
   lua_State *L = c->h.b->L;
-  int result = op->result;
   if (c->connecting == MP__CONNECT_TIMED_OUT) {
     result = MP_ETIMEDOUT;
+    detail = NULL;
   } else if (c->h.closed && result == 0) {
     result = MP_ECANCELED;
   }
@@ -207,9 +220,22 @@ void mp__tcp_connect_done(mp_loop *loop, mp_op *op) {
     if (!c->h.closed) mp__tcp_conn_close(L, &c->h);
     mp__tcp_write_fail_all(c, result);
     if (c->read_mode != MP__READ_OFF) read_end(c, result);
-    mp__bind_call_failed(c->h.b, result, "connect");
+    if (detail) {
+      lua_pushstring(L, detail);
+      lua_pushnil(L);
+      lua_pushstring(L, mp_err_name(result));
+      mp__bind_call(c->h.b, 3);
+    } else {
+      mp__bind_call_failed(c->h.b, result, "connect");
+    }
   }
   if (mp__handle_op_done(&c->h)) mp__tcp_conn_settle(c);
+}
+
+/* The connect to a numeric address ended. */
+void mp__tcp_connect_done(mp_loop *loop, mp_op *op) {
+  (void)loop;
+  mp__tcp_connect_end(MP_CONTAINER_OF(op, mp__tcp_conn, write_op), op->result, NULL);
 }
 
 /* conn:close(): idempotent; pending callbacks hear "ECANCELED" once. */

@@ -120,7 +120,7 @@ static void accept_done(mp_loop *loop, mp_op *op) {
 static int tcp_listen(lua_State *L) {
   struct sockaddr_storage addr;
   socklen_t addr_len;
-  int rc = mp__bind_parse_addr(L, 1, &addr, &addr_len);
+  int rc = mp__bind_parse_local(L, 1, &addr, &addr_len);
   int opts_idx = lua_istable(L, 3) ? 3 : 4;
   if (opts_idx == 4 && !lua_isnoneornil(L, 3)) luaL_checktype(L, 3, LUA_TFUNCTION);
   mp__tcp_opts opts;
@@ -197,27 +197,24 @@ static int server_tostring(lua_State *L) {
 static int tcp_connect(lua_State *L) {
   struct sockaddr_storage addr;
   socklen_t addr_len;
-  int rc = mp__bind_parse_addr(L, 1, &addr, &addr_len);
+  const char *host = luaL_checkstring(L, 1);
+  uint16_t port = mp__bind_check_port(L, 2);
   luaL_checktype(L, 3, LUA_TFUNCTION);
   mp__tcp_opts opts;
   mp__tcp_read_opts(L, 4, &opts);
-  if (rc < 0) return mp__bind_push_fail(L, rc, "connect");
+  /* Numeric addresses connect at once; names resolve first. */
+  if (mp__bind_parse_host(host, port, &addr, &addr_len) < 0) return mp__tcp_dial(L, port, &opts);
   mp__bind *b = mp__bind_get(L);
   mp__tcp_conn *c = mp__tcp_conn_new(L, &opts.conn);
   int conn_idx = lua_gettop(L);
-  rc = mp__sock_open(&c->h.sock, b->loop->port, addr.ss_family);
+  int rc = mp__sock_open(&c->h.sock, b->loop->port, addr.ss_family);
   if (rc < 0) {
     mp__tcp_conn_close(L, &c->h);
     return mp__bind_push_fail(L, rc, "connect");
   }
-  lua_pushvalue(L, 3);
-  c->connect_cb = luaL_ref(L, LUA_REGISTRYINDEX);
-  c->connecting = MP__CONNECT_PENDING;
-  mp__handle_anchor(L, &c->h, 1, conn_idx);
+  mp__tcp_connect_begin(L, c, conn_idx, opts.connect_timeout);
   c->write_op.cb = mp__tcp_connect_done;
-  mp__handle_op_started(&c->h);
   mp__sock_connect(&c->h.sock, &c->write_op, (struct sockaddr *)&addr, addr_len);
-  if (opts.connect_timeout) mp__tcp_timeout_connect(c, opts.connect_timeout);
   lua_settop(L, conn_idx);
   return 1;
 }
@@ -242,7 +239,6 @@ static int tcp_coroutine_form(lua_State *L) {
 /* mp.tcp = {listen, connect, conn_methods, server_methods}: the method
  * tables are there for the coroutine layer (lua/moonport/tcp.lua). */
 void mp__bind_open_tcp(lua_State *L) {
-  mp__handle_startup(L);
   mp__bind_open_tcp_conn(L);
   mp__bind_open_tcp_server(L);
   lua_newtable(L);

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bind/bind_resolve.h"
 #include "bind/bind_udp.h"
 #include "platform/net.h"
 
@@ -37,13 +38,16 @@ static void udp_close(lua_State *L, mp__handle *h) {
     u->recv_mode = MP__RECV_OFF;
     unref(L, &u->recv_cb);
   }
+  /* Their completions still come, and say ECANCELED. */
+  if (u->resolving) mp__resolve_cancel(u->resolving);
+  if (u->connecting) mp__resolve_cancel(u->connecting);
   mp__handle_close(L, h);
 }
 
 static const mp__handle_kind udp_kind = {udp_close, udp_free};
 
 int mp__udp_busy(const mp__udp *u) {
-  return u->recv_mode != MP__RECV_OFF || u->sq_head || u->sending;
+  return u->recv_mode != MP__RECV_OFF || u->sq_head || u->sending || u->connecting;
 }
 
 void mp__udp_settle(mp__udp *u) {
@@ -185,18 +189,80 @@ static int push_result(lua_State *L, int rc, const char *what) {
   return 1;
 }
 
-/* sock:connect(host, port): only this peer's datagrams arrive, send may
- * leave out host and port, and a closed port there shows as ECONNREFUSED
- * on a later recv or send. */
+/* The length of a resolved address. */
+static socklen_t addr_len(const struct sockaddr_storage *a) {
+  return a->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
+}
+
+/* connect(host, port, cb)'s host has resolved: connect to its first
+ * address, and tell cb. */
+static void connect_resolved(mp__resolve *r) {
+  mp__udp *u = r->data;
+  mp__bind *b = u->h.b;
+  lua_State *L = b->L;
+  u->connecting = NULL;
+  lua_rawgeti(L, LUA_REGISTRYINDEX, u->connect_cb);
+  unref(L, &u->connect_cb);
+  int rc = u->h.closed ? MP_ECANCELED : r->result;
+  if (rc == 0)
+    rc = mp__sock_connect_dgram(&u->h.sock, (struct sockaddr *)r->addrs, addr_len(r->addrs));
+  if (rc == 0) {
+    u->connected = 1;
+    lua_pushnil(L);
+    mp__bind_call(b, 1);
+  } else {
+    if (rc == r->result) {
+      mp__push_resolve_err(L, r);
+    } else {
+      mp__bind_push_err(L, rc, "connect");
+    }
+    lua_pushstring(L, mp_err_name(rc));
+    mp__bind_call(b, 2);
+  }
+  if (mp__handle_op_done(&u->h)) mp__udp_settle(u);
+}
+
+/* sock:connect(host, port [, cb]): only this peer's datagrams arrive, send
+ * may leave out host and port, and a closed port there shows as
+ * ECONNREFUSED on a later recv or send. A numeric host without cb connects
+ * at once: true, or nil, err, name. With cb, the host (a name, resolved in
+ * the socket's family, or a number) resolves first and cb(err, name) tells
+ * how it went; in a coroutine, a name without cb waits the same way. */
 static int udp_connect(lua_State *L) {
+  mp__udp *u = (mp__udp *)mp__handle_check(L, 1, MP__UDP_META);
+  const char *host = luaL_checkstring(L, 2);
+  uint16_t port = mp__bind_check_port(L, 3);
+  int has_cb = !lua_isnoneornil(L, 4);
+  if (has_cb) luaL_checktype(L, 4, LUA_TFUNCTION);
   struct sockaddr_storage addr;
   socklen_t len;
-  int rc = mp__bind_parse_addr(L, 2, &addr, &len);
-  mp__udp *u = open_udp(L, "connect");
-  if (!u) return 3;
-  if (rc == 0) rc = mp__sock_connect_dgram(&u->h.sock, (struct sockaddr *)&addr, len);
-  if (rc == 0) u->connected = 1;
-  return push_result(L, rc, "connect");
+  int numeric = mp__bind_parse_host(host, port, &addr, &len) == 0;
+  if (!numeric) {
+    size_t host_len;
+    mp__check_host(L, 2, &host_len);
+    if (!has_cb) {
+      int n = lua_isyieldable(L) ? mp__bind_coroutine_call(L, "udp", "connect") : -1;
+      if (n >= 0) return n;
+      return luaL_argerror(L, 2, "a host name needs a callback (or a coroutine to wait in)");
+    }
+  }
+  if (!(u = open_udp(L, "connect"))) return 3;
+  if (!has_cb) {
+    int rc = mp__sock_connect_dgram(&u->h.sock, (struct sockaddr *)&addr, len);
+    if (rc == 0) u->connected = 1;
+    return push_result(L, rc, "connect");
+  }
+  if (u->connecting) return luaL_error(L, "moonport: socket is already connecting");
+  mp__resolve_hints hints = {.family = u->family, .socktype = SOCK_DGRAM, .port = port};
+  int err;
+  u->connecting = mp__bind_resolve(L, 2, &hints, connect_resolved, u, &err);
+  if (!u->connecting) return mp__bind_push_fail(L, err, "connect");
+  lua_pushvalue(L, 4);
+  u->connect_cb = luaL_ref(L, LUA_REGISTRYINDEX);
+  mp__handle_op_started(&u->h);
+  mp__handle_anchor(L, &u->h, 1, 1);
+  lua_pushboolean(L, 1);
+  return 1;
 }
 
 static int set_option(lua_State *L, int option, int value, const char *what) {
@@ -328,7 +394,7 @@ static int opt_bool(lua_State *L, int idx, const char *name) {
 static int udp_bind(lua_State *L) {
   struct sockaddr_storage addr;
   socklen_t len;
-  int rc = mp__bind_parse_addr(L, 1, &addr, &len);
+  int rc = mp__bind_parse_local(L, 1, &addr, &len);
   uint32_t recv_size = MP__READ_BUF_SIZE, sq_limit = DEFAULT_SEND_QUEUE_LIMIT;
   unsigned flags = 0;
   int broadcast = 0;
@@ -346,6 +412,7 @@ static int udp_bind(lua_State *L) {
   mp__handle_push(L, &u->h, MP__UDP_META);
   u->h.kind = &udp_kind;
   u->recv_cb = LUA_NOREF;
+  u->connect_cb = LUA_NOREF;
   u->recv_size = recv_size;
   u->sq_limit = sq_limit;
   u->family = (uint8_t)addr.ss_family;
@@ -387,7 +454,6 @@ void mp__bind_open_udp(lua_State *L) {
                                          {"__close", udp_close_method},
                                          {"__tostring", udp_tostring},
                                          {NULL, NULL}};
-  mp__handle_startup(L);
   mp__bind_metatable(L, MP__UDP_META, methods, metamethods);
   lua_newtable(L);
   lua_pushvalue(L, -2);

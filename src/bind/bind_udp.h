@@ -5,6 +5,8 @@
  * buffer. Sending goes through a queue of copied datagrams and the one
  * sendto op of the socket (DESIGN.md rule 7): the queue is bounded by
  * send_queue_limit, and a send that would pass it is refused (ENOBUFS).
+ * A datagram to a host name waits in the queue while the queue's head
+ * resolves (one resolution at a time, so datagrams keep their order).
  */
 #ifndef MP_BIND_UDP_H
 #define MP_BIND_UDP_H
@@ -20,20 +22,23 @@ typedef struct mp__udp {
   mp_op recv_op; /* the zero-byte read, or nothing */
   mp_op send_op; /* the sendto of the queue's head */
   mp__udp_send *sq_head, *sq_tail;
-  uint32_t sq_bytes;  /* what the queue is charged (<= sq_limit): see bind_udp_send.c */
-  uint32_t sq_limit;  /* send_queue_limit */
-  uint32_t recv_size; /* longest datagram received whole (<= MP__READ_BUF_SIZE) */
-  int recv_cb;        /* registry ref, or LUA_NOREF */
-  uint8_t recv_mode;  /* MP__RECV_… below */
-  uint8_t receiving;  /* recv_op is in flight */
-  uint8_t sending;    /* send_op is in flight */
-  uint8_t family;     /* AF_INET or AF_INET6, as bound */
-  uint8_t connected;  /* connect() fixed a peer */
+  uint32_t sq_bytes;              /* what the queue is charged (<= sq_limit): see bind_udp_send.c */
+  uint32_t sq_limit;              /* send_queue_limit */
+  uint32_t recv_size;             /* longest datagram received whole (<= MP__READ_BUF_SIZE) */
+  struct mp__resolve *resolving;  /* the queue head's host, while it resolves */
+  struct mp__resolve *connecting; /* connect(host, port, cb)'s host, while it resolves */
+  int recv_cb;                    /* registry refs, or LUA_NOREF */
+  int connect_cb;
+  uint8_t recv_mode; /* MP__RECV_… below */
+  uint8_t receiving; /* recv_op is in flight */
+  uint8_t sending;   /* send_op is in flight */
+  uint8_t family;    /* AF_INET or AF_INET6, as bound */
+  uint8_t connected; /* connect() fixed a peer */
 } mp__udp;
 
 enum { MP__RECV_OFF, MP__RECV_ONCE, MP__RECV_ON };
 
-/* Whether u needs its anchor: it receives, or sends. */
+/* Whether u needs its anchor: it receives, sends, or resolves. */
 int mp__udp_busy(const mp__udp *u);
 /* Re-check the anchor after a completion. */
 void mp__udp_settle(mp__udp *u);

@@ -51,7 +51,9 @@ static int loop_gc(lua_State *L) {
     /* Every handle's __gc has run (they are newer): what is left waits
      * for completions that will never come now. */
     mp__handle_free_all(b);
+    mp__bind_close_signals(b);
     mp__loop_free(b->loop);
+    mp__bind_free_signals(b);
     b->loop = NULL;
 #if MP_HAS_FILES
     mp__fs_free_all(b);
@@ -70,6 +72,8 @@ static void push_context(lua_State *L) {
   b->msgh = 0;
   b->on_error_ref = LUA_NOREF;
   b->sock_handles = NULL;
+  b->tcp_dials = NULL;
+  b->signals = NULL;
   b->read_buf = NULL;
   b->fs_files = NULL;
   b->fs_calls = NULL;
@@ -97,6 +101,9 @@ int luaopen_moonport_core(lua_State *L) {
   mp__bind_open_loop(L);
   mp__bind_open_errors(L);
   mp__bind_open_timer(L);
+  mp__bind_start_sockets(L);
+  mp__bind_open_dns(L);
+  mp__bind_open_signal(L);
   mp__bind_open_tcp(L);
 #if MP_HAS_FILES
   mp__bind_open_fs(L);

@@ -3,6 +3,7 @@
 
 #include <stdlib.h>
 
+#include "core/resolve.h"
 #include "port/reactor.h"
 
 /* A worker waits on the port and hands each batch, as one chain, to the
@@ -88,6 +89,9 @@ void mp__loop_free(mp_loop *loop) {
   mp__timers_close(&loop->timers);
   mp__work_pool_close(&loop->work);
   stop_workers(loop, loop->nworkers);
+  /* Only now does no thread touch them: a work thread may have posted a
+   * request's completion, and a worker may be relaying it. */
+  mp__resolve_free_all(loop);
   loop->backend->close(loop->port);
   mp__cq_destroy(&loop->queue);
   free(loop->workers);

@@ -29,8 +29,9 @@ struct mp_loop {
   int nworkers;
   mp__cq queue; /* workers -> Lua thread */
   mp__timers timers;
-  mp__work_pool work;          /* offloaded work (mp_work) */
-  atomic_long posts_in_flight; /* mp_post calls whose callback has not run */
+  mp__work_pool work;           /* offloaded work (mp_work) */
+  struct mp__resolve *resolves; /* name resolutions in flight (core/resolve.h) */
+  atomic_long posts_in_flight;  /* mp_post calls whose callback has not run */
 
   /* Lua thread only. */
   mp_op *pending;                  /* taken from queue, not yet dispatched (mp.stop() mid-batch) */

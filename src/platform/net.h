@@ -1,6 +1,6 @@
-/* net.h: the socket headers of each OS, for the parts above the port that
- * handle addresses (sockaddr, inet_pton, htons). With platform.h, the only
- * header outside src/port/ that knows the OS. */
+/* net.h: the socket headers of each OS, for the code outside src/port that
+ * handles addresses (sockaddr, inet_pton, htons) and resolves names
+ * (getaddrinfo). */
 #ifndef MP_NET_H
 #define MP_NET_H
 
@@ -10,6 +10,7 @@
 #include <ws2tcpip.h>
 #else
 #include <arpa/inet.h>
+#include <netdb.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #endif

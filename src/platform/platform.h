@@ -15,14 +15,17 @@
 typedef SRWLOCK mp__mutex;
 typedef CONDITION_VARIABLE mp__cond;
 typedef HANDLE mp__thread;
+#define MP__MUTEX_INITIALIZER SRWLOCK_INIT
 #else
 #include <pthread.h>
 typedef pthread_mutex_t mp__mutex;
 typedef pthread_cond_t mp__cond;
 typedef pthread_t mp__thread;
+#define MP__MUTEX_INITIALIZER PTHREAD_MUTEX_INITIALIZER
 #endif
 
-/* Locks and condition variables. Init cannot fail on either OS for the
+/* Locks and condition variables (a mutex of static storage may start as
+ * MP__MUTEX_INITIALIZER instead of being initialized). Init cannot fail on either OS for the
  * default attributes we use (the POSIX calls are checked with abort). */
 void mp__mutex_init(mp__mutex *m);
 void mp__mutex_destroy(mp__mutex *m);

@@ -381,16 +381,17 @@ function TestTcpFaults:test_closed_and_collected_with_operations_in_flight()
   local sc = scope(5000)
   local seen = setmetatable({}, { __mode = "k" })
   local cancelled, collected = 0, nil
+  local accepted -- held: collected, it would close and the writes below fail
   local server = sc.add(assert(mp.tcp.listen(HOST, 0, function(err, conn)
     lu.assertNil(err)
-    sc.add(conn)
+    accepted = sc.add(conn)
   end)))
   local host, port = server:address()
   mp.tcp.connect(host, port, function(err, conn)
     lu.assertNil(err)
     local chunk = string.rep("c", 256 * 1024)
     repeat
-      conn:write(chunk)
+      lu.assertNotNil(conn:write(chunk))
     until conn:write_queue_size() > 0
     for _ = 1, 3 do
       conn:write("x", H.expect(function(e)
@@ -407,6 +408,7 @@ function TestTcpFaults:test_closed_and_collected_with_operations_in_flight()
     mp.timer(50, sc.done)
   end)
   sc.run()
+  lu.assertTrue(accepted:closed())
   lu.assertTrue(collected, "the closed connection was not collected")
   lu.assertEquals(cancelled, 3)
 end

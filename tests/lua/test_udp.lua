@@ -380,9 +380,10 @@ end
 
 function TestUdp.test_bad_input()
   local a = U.bound()
+  -- bind takes addresses and localhost; send and connect resolve names
+  -- (test_dns.lua).
   T.assert_fail("EAI_NONAME", mp.udp.bind("no such host", 0))
-  T.assert_fail("EAI_NONAME", a:send("x", "256.1.1.1", 9))
-  T.assert_fail("EAI_NONAME", a:connect("example.invalid", 9))
+  T.assert_fail("EAI_NONAME", mp.udp.bind("256.1.1.1", 0))
   -- Without a callback, what the kernel refuses at once is send's result.
   T.assert_fail("EINVAL", a:send("x", U.HOST, 0))
   T.assert_fail("EAFNOSUPPORT", a:send("x", U.HOST6, 9))
