@@ -104,7 +104,7 @@ char *mp__handle_read_buf(lua_State *L, mp__bind *b) {
   return b->read_buf;
 }
 
-void mp__handle_startup(lua_State *L) {
+void mp__bind_start_sockets(lua_State *L) {
   int rc = mp__sock_startup();
   if (rc < 0) luaL_error(L, "moonport: cannot start sockets: %s", mp_strerror(rc));
 }

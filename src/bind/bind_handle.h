@@ -62,9 +62,6 @@ int mp__handle_op_done(mp__handle *h);
 /* The loop's shared read buffer of MP__READ_BUF_SIZE bytes, allocated on
  * first use; raises when out of memory. */
 char *mp__handle_read_buf(lua_State *L, mp__bind *b);
-/* Start the OS's sockets (mp__sock_startup) for a part that opens them;
- * raises if they cannot start. */
-void mp__handle_startup(lua_State *L);
 
 /* __tostring of every kind: "tname (open|closed): address". */
 int mp__handle_tostring(lua_State *L, const char *tname);

@@ -242,7 +242,6 @@ static int tcp_coroutine_form(lua_State *L) {
 /* mp.tcp = {listen, connect, conn_methods, server_methods}: the method
  * tables are there for the coroutine layer (lua/moonport/tcp.lua). */
 void mp__bind_open_tcp(lua_State *L) {
-  mp__handle_startup(L);
   mp__bind_open_tcp_conn(L);
   mp__bind_open_tcp_server(L);
   lua_newtable(L);

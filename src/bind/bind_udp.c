@@ -387,7 +387,6 @@ void mp__bind_open_udp(lua_State *L) {
                                          {"__close", udp_close_method},
                                          {"__tostring", udp_tostring},
                                          {NULL, NULL}};
-  mp__handle_startup(L);
   mp__bind_metatable(L, MP__UDP_META, methods, metamethods);
   lua_newtable(L);
   lua_pushvalue(L, -2);

@@ -97,6 +97,7 @@ int luaopen_moonport_core(lua_State *L) {
   mp__bind_open_loop(L);
   mp__bind_open_errors(L);
   mp__bind_open_timer(L);
+  mp__bind_start_sockets(L);
   mp__bind_open_tcp(L);
 #if MP_HAS_FILES
   mp__bind_open_fs(L);
