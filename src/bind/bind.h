@@ -76,6 +76,9 @@ int mp__bind_coroutine_call(lua_State *L, const char *form, const char *name);
 /* Registration of each part of the module into the table on top of the
  * stack, with the loop context userdata just below it. */
 void mp__bind_open_loop(lua_State *L);
+/* Start the OS's sockets (mp__sock_startup: WSAStartup on Windows) before
+ * the parts that use them (dns, tcp, udp); raises if they cannot start. */
+void mp__bind_start_sockets(lua_State *L);
 void mp__bind_open_errors(lua_State *L);
 void mp__bind_open_timer(lua_State *L);
 void mp__bind_open_tcp(lua_State *L);

@@ -1,8 +1,8 @@
 /* bind_addr.c: hosts, ports, options and failure values of the socket handles. */
-#include <arpa/inet.h>
 #include <string.h>
 
 #include "bind/bind_handle.h"
+#include "platform/net.h"
 
 uint32_t mp__bind_opt_uint(lua_State *L, int idx, const char *name, uint32_t dflt, lua_Integer min,
                            lua_Integer max) {

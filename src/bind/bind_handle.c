@@ -10,7 +10,7 @@ void mp__handle_push(lua_State *L, mp__handle *h, const char *tname) {
   luaL_setmetatable(L, tname);
   h->b = b;
   h->self_ref = LUA_NOREF;
-  h->sock.fd = -1;
+  h->sock.fd = MP__SOCK_NONE;
   h->next = b->sock_handles;
   if (h->next) h->next->prev = h;
   b->sock_handles = h;
@@ -34,16 +34,6 @@ void mp__handle_push_self(lua_State *L, mp__handle *h) {
   lua_rawgeti(L, LUA_REGISTRYINDEX, h->self_ref);
 }
 
-/* Each kind's close() and cleanup, by mp__handle.kind. */
-static const struct {
-  void (*close)(lua_State *L, mp__handle *h);
-  void (*free)(mp__handle *h);
-} kinds[] = {
-    [MP__HANDLE_TCP_CONN] = {mp__tcp_conn_close, mp__tcp_conn_free},
-    [MP__HANDLE_TCP_SERVER] = {mp__tcp_server_close, mp__tcp_server_free},
-    [MP__HANDLE_UDP] = {mp__udp_close, mp__udp_free},
-};
-
 static void handle_free(mp__handle *h) {
   mp__bind *b = h->b;
   if (h->prev) {
@@ -52,7 +42,7 @@ static void handle_free(mp__handle *h) {
     b->sock_handles = h->next;
   }
   if (h->next) h->next->prev = h->prev;
-  kinds[h->kind].free(h);
+  h->kind->free(h);
 }
 
 /* Free h if nothing needs it any more. */
@@ -86,7 +76,7 @@ void mp__handle_close(lua_State *L, mp__handle *h) {
   mp__handle_anchor(L, h, 0, 0);
   h->close_op.cb = close_done;
   mp__handle_op_started(h);
-  if (h->sock.fd < 0) {
+  if (!mp__sock_is_open(&h->sock)) {
     /* Its socket never opened (out of descriptors): nothing to close. */
     mp__loop_defer(h->b->loop, &h->close_op, 0);
   } else {
@@ -103,7 +93,7 @@ int mp__handle_tostring(lua_State *L, const char *tname) {
 int mp__handle_gc(lua_State *L) {
   mp__handle *h = *(mp__handle **)lua_touserdata(L, 1);
   h->collected = 1;
-  kinds[h->kind].close(L, h);
+  h->kind->close(L, h);
   release_if_done(h);
   return 0;
 }
@@ -112,6 +102,11 @@ char *mp__handle_read_buf(lua_State *L, mp__bind *b) {
   if (!b->read_buf && !(b->read_buf = malloc(MP__READ_BUF_SIZE)))
     luaL_error(L, "moonport: out of memory");
   return b->read_buf;
+}
+
+void mp__bind_start_sockets(lua_State *L) {
+  int rc = mp__sock_startup();
+  if (rc < 0) luaL_error(L, "moonport: cannot start sockets: %s", mp_strerror(rc));
 }
 
 void mp__handle_free_all(mp__bind *b) {

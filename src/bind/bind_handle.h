@@ -20,7 +20,16 @@
  * which is also the largest datagram a UDP socket can receive whole. */
 #define MP__READ_BUF_SIZE (64 * 1024)
 
-enum { MP__HANDLE_TCP_CONN, MP__HANDLE_TCP_SERVER, MP__HANDLE_UDP }; /* mp__handle.kind */
+struct mp__handle;
+
+/* What a kind of handle (TCP connection or server, UDP socket) does in its
+ * own way: its close() and its cleanup. Each kind's file has one and points
+ * its handles at it, so that the functions here dispatch without naming
+ * the kinds (those an OS lacks are not built there). */
+typedef struct mp__handle_kind {
+  void (*close)(lua_State *L, struct mp__handle *h);
+  void (*free)(struct mp__handle *h);
+} mp__handle_kind;
 
 /* Every socket handle, for the loop's teardown at lua_close. */
 typedef struct mp__handle {
@@ -28,11 +37,11 @@ typedef struct mp__handle {
   mp__bind *b;
   mp__sock sock;
   mp_op close_op;
-  int self_ref;      /* registry ref anchoring the userdata, or LUA_NOREF */
-  int inflight;      /* started ops whose completion has not come */
+  int self_ref; /* registry ref anchoring the userdata, or LUA_NOREF */
+  int inflight; /* started ops whose completion has not come */
+  const mp__handle_kind *kind;
   uint8_t closed;    /* close() was called (by the script or the GC) */
   uint8_t collected; /* its userdata is gone: free once nothing is in flight */
-  uint8_t kind;      /* MP__HANDLE_… */
 } mp__handle;
 
 /* Push a new userdata of metatable tname for h (allocated, zeroed but for
@@ -41,13 +50,6 @@ void mp__handle_push(lua_State *L, mp__handle *h, const char *tname);
 /* The handle of the userdata at idx (checked against tname). It stays
  * allocated while its userdata lives, closed or not. */
 mp__handle *mp__handle_check(lua_State *L, int idx, const char *tname);
-/* The kinds' close() and cleanup (the handle functions dispatch on kind). */
-void mp__tcp_conn_close(lua_State *L, mp__handle *h);
-void mp__tcp_conn_free(mp__handle *h);
-void mp__tcp_server_close(lua_State *L, mp__handle *h);
-void mp__tcp_server_free(mp__handle *h);
-void mp__udp_close(lua_State *L, mp__handle *h);
-void mp__udp_free(mp__handle *h);
 /* Push the anchored userdata of h. */
 void mp__handle_push_self(lua_State *L, mp__handle *h);
 /* Anchor (want = 1, userdata at idx) or release the handle's userdata. */

@@ -60,6 +60,9 @@ enum { MP__CONNECT_PENDING = 1, MP__CONNECT_TIMED_OUT };
 /* Connections. */
 /* A new connection, its userdata pushed, its socket not yet open. */
 mp__tcp_conn *mp__tcp_conn_new(lua_State *L, const mp__tcp_conn_opts *opts);
+/* Close c (its close(), also for the server and the timeouts): the read
+ * and write callbacks still hear of it once. */
+void mp__tcp_conn_close(lua_State *L, mp__handle *h);
 /* Fail every queued write: their callbacks get err. */
 void mp__tcp_write_fail_all(mp__tcp_conn *c, int err);
 /* Free the queue without calling anything (the loop is going away). */

@@ -8,7 +8,7 @@
  * other sockets get their turn. */
 #define READ_ROUNDS 4
 
-void mp__tcp_conn_free(mp__handle *h) {
+static void conn_free(mp__handle *h) {
   mp__tcp_conn *c = (mp__tcp_conn *)h;
   mp__tcp_write_free_all(c);
   mp__tcp_timeouts_free(c);
@@ -37,11 +37,13 @@ void mp__tcp_conn_close(lua_State *L, mp__handle *h) {
   mp__handle_close(L, h);
 }
 
+static const mp__handle_kind conn_kind = {mp__tcp_conn_close, conn_free};
+
 mp__tcp_conn *mp__tcp_conn_new(lua_State *L, const mp__tcp_conn_opts *opts) {
   mp__tcp_conn *c = calloc(1, sizeof *c);
   if (!c) luaL_error(L, "moonport: out of memory");
   mp__handle_push(L, &c->h, MP__TCP_META);
-  c->h.kind = MP__HANDLE_TCP_CONN;
+  c->h.kind = &conn_kind;
   c->high_water = opts->high_water;
   c->write_limit = opts->write_limit;
   if (mp__tcp_timeouts_set(c, opts->read_timeout, opts->write_timeout) < 0)

@@ -24,11 +24,11 @@ typedef struct tcp_server {
   uint8_t starved;        /* out of descriptors since the last accept that worked */
 } tcp_server;
 
-void mp__tcp_server_free(mp__handle *h) {
+static void server_free(mp__handle *h) {
   free(h);
 }
 
-void mp__tcp_server_close(lua_State *L, mp__handle *h) {
+static void server_close(lua_State *L, mp__handle *h) {
   tcp_server *s = (tcp_server *)h;
   if (h->closed) return;
   luaL_unref(L, LUA_REGISTRYINDEX, s->on_connection);
@@ -36,6 +36,8 @@ void mp__tcp_server_close(lua_State *L, mp__handle *h) {
   if (s->paused) mp__timer_cancel(h->b->loop, &s->retry);
   mp__handle_close(L, h);
 }
+
+static const mp__handle_kind server_kind = {server_close, server_free};
 
 static void accept_done(mp_loop *loop, mp_op *op);
 
@@ -83,17 +85,18 @@ static void accept_done(mp_loop *loop, mp_op *op) {
   int result = op->result;
   s->accepting = 0;
   if (s->h.closed) {
-    if (result >= 0) mp__sock_discard(result);
+    if (result >= 0) mp__sock_discard(mp__sock_accepted(&s->h.sock, result));
     call_with_error(s, MP_ECANCELED);
   } else if (result >= 0) {
+    mp__sock_fd fd = mp__sock_accepted(&s->h.sock, result);
     s->starved = 0;
     if (push_callback(L, s)) {
       lua_pushnil(L);
       mp__tcp_conn *c = mp__tcp_conn_new(L, &s->opts);
-      mp__sock_adopt(&c->h.sock, loop->port, result);
+      mp__sock_adopt(&c->h.sock, loop->port, fd);
       mp__bind_call(s->h.b, 2);
     } else {
-      mp__sock_discard(result); /* nobody asked (the one-shot callback was removed) */
+      mp__sock_discard(fd); /* nobody asked (the one-shot callback was removed) */
     }
   } else if (result == MP_EMFILE || result == MP_ENFILE || result == MP_ENOBUFS ||
              result == MP_ENOMEM) {
@@ -126,7 +129,7 @@ static int tcp_listen(lua_State *L) {
   tcp_server *s = calloc(1, sizeof *s);
   if (!s) return luaL_error(L, "moonport: out of memory");
   mp__handle_push(L, &s->h, MP__TCP_SERVER_META);
-  s->h.kind = MP__HANDLE_TCP_SERVER;
+  s->h.kind = &server_kind;
   s->opts = opts.conn;
   s->on_connection = s->accept_cb = LUA_NOREF;
   s->retry.heap_index = MP__TIMER_NOT_IN_HEAP;
@@ -136,7 +139,7 @@ static int tcp_listen(lua_State *L) {
     rc = mp__sock_listen(&s->h.sock, (struct sockaddr *)&addr, addr_len, opts.backlog,
                          opts.reuseport);
   if (rc < 0) {
-    mp__tcp_server_close(L, &s->h);
+    server_close(L, &s->h);
     return mp__bind_push_fail(L, rc, "listen");
   }
   if (opts_idx == 4 && lua_isfunction(L, 3)) {
@@ -181,7 +184,7 @@ static int server_address(lua_State *L) {
 
 static int server_close_method(lua_State *L) {
   mp__handle *h = mp__handle_check(L, 1, MP__TCP_SERVER_META);
-  mp__tcp_server_close(L, h);
+  server_close(L, h);
   return 0;
 }
 

@@ -6,12 +6,12 @@
  * rest either way, and the first part is often enough to answer or log.
  */
 #include <net/if.h>
-#include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "bind/bind_resolve.h"
 #include "bind/bind_udp.h"
+#include "platform/net.h"
 
 #define DEFAULT_SEND_QUEUE_LIMIT (1024u * 1024)
 /* Datagrams taken in one go from a socket that keeps receiving, before the
@@ -23,14 +23,14 @@ static void unref(lua_State *L, int *ref) {
   *ref = LUA_NOREF;
 }
 
-void mp__udp_free(mp__handle *h) {
+static void udp_free(mp__handle *h) {
   mp__udp_send_free_all((mp__udp *)h);
   free(h);
 }
 
 /* Close: a receive in flight and the queued sends hear ECANCELED once,
  * when their cancelled ops complete. */
-void mp__udp_close(lua_State *L, mp__handle *h) {
+static void udp_close(lua_State *L, mp__handle *h) {
   mp__udp *u = (mp__udp *)h;
   if (h->closed) return;
   if (!u->receiving) {
@@ -43,6 +43,8 @@ void mp__udp_close(lua_State *L, mp__handle *h) {
   if (u->connecting) mp__resolve_cancel(u->connecting);
   mp__handle_close(L, h);
 }
+
+static const mp__handle_kind udp_kind = {udp_close, udp_free};
 
 int mp__udp_busy(const mp__udp *u) {
   return u->recv_mode != MP__RECV_OFF || u->sq_head || u->sending || u->connecting;
@@ -365,7 +367,7 @@ static int udp_local_address(lua_State *L) {
 
 /* sock:close(): idempotent; pending callbacks hear "ECANCELED" once. */
 static int udp_close_method(lua_State *L) {
-  mp__udp_close(L, mp__handle_check(L, 1, MP__UDP_META));
+  udp_close(L, mp__handle_check(L, 1, MP__UDP_META));
   return 0;
 }
 
@@ -408,7 +410,7 @@ static int udp_bind(lua_State *L) {
   mp__udp *u = calloc(1, sizeof *u);
   if (!u) return luaL_error(L, "moonport: out of memory");
   mp__handle_push(L, &u->h, MP__UDP_META);
-  u->h.kind = MP__HANDLE_UDP;
+  u->h.kind = &udp_kind;
   u->recv_cb = LUA_NOREF;
   u->connect_cb = LUA_NOREF;
   u->recv_size = recv_size;
@@ -419,7 +421,7 @@ static int udp_bind(lua_State *L) {
   if (rc == 0) rc = mp__sock_bind(s, (struct sockaddr *)&addr, len, flags);
   if (rc == 0 && broadcast) rc = mp__sock_set_dgram_opt(s, MP__DGRAM_BROADCAST, 1);
   if (rc < 0) {
-    mp__udp_close(L, &u->h);
+    udp_close(L, &u->h);
     return mp__bind_push_fail(L, rc, "bind");
   }
   return 1;

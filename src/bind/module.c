@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "bind/bind.h"
+#include "platform/parts.h"
 
 /* Registry key of the loop context: the address of this variable. */
 static const char loop_key = 0;
@@ -49,14 +50,12 @@ static int loop_gc(lua_State *L) {
   if (b->loop) {
     /* Every handle's __gc has run (they are newer): what is left waits
      * for completions that will never come now. */
-#ifndef _WIN32 /* TCP on IOCP: not yet */
     mp__handle_free_all(b);
-#endif
     mp__bind_close_signals(b);
     mp__loop_free(b->loop);
     mp__bind_free_signals(b);
     b->loop = NULL;
-#ifndef _WIN32 /* files on IOCP: not yet */
+#if MP_HAS_FILES
     mp__fs_free_all(b);
 #endif
   }
@@ -102,11 +101,14 @@ int luaopen_moonport_core(lua_State *L) {
   mp__bind_open_loop(L);
   mp__bind_open_errors(L);
   mp__bind_open_timer(L);
+  mp__bind_start_sockets(L);
   mp__bind_open_dns(L);
   mp__bind_open_signal(L);
-#ifndef _WIN32
   mp__bind_open_tcp(L);
+#if MP_HAS_FILES
   mp__bind_open_fs(L);
+#endif
+#if MP_HAS_UDP
   mp__bind_open_udp(L);
 #endif
   lua_pop(L, 1);

@@ -165,7 +165,9 @@ const char *mp__resolve_message(const mp__resolve *r) {
 #ifdef EAI_SYSTEM
   if (r->gai_code == EAI_SYSTEM) return strerror(r->sys_errno);
 #endif
-  return gai_strerror(r->gai_code);
+  /* Some systems (Wine) have no text for a code: say it our way then. */
+  const char *text = gai_strerror(r->gai_code);
+  return text && *text ? text : mp_strerror(r->result);
 }
 
 void mp__resolve_free_all(mp_loop *loop) {

@@ -10,6 +10,8 @@
 #include <stdlib.h>
 
 #include "backends.h"
+#include "port/port_iocp.h"
+#include "port/errno_win32.h"
 
 /* IOCP hands back the OVERLAPPED address an operation was started with;
  * moonport starts every operation with the op itself, so the op must begin
@@ -30,37 +32,6 @@ typedef struct iocp_port {
   OVERLAPPED wake;
 } iocp_port;
 
-/* GetLastError codes as MP_E… codes. */
-static int iocp_error(DWORD e) {
-  switch (e) {
-  case ERROR_NOT_ENOUGH_MEMORY:
-  case ERROR_OUTOFMEMORY:
-  case ERROR_NO_SYSTEM_RESOURCES:
-    return MP_ENOMEM;
-  case ERROR_INVALID_PARAMETER:
-  case ERROR_INVALID_HANDLE:
-    return MP_EINVAL;
-  case ERROR_OPERATION_ABORTED:
-    return MP_ECANCELED;
-  case WAIT_TIMEOUT:
-  case ERROR_TIMEOUT:
-    return MP_ETIMEDOUT;
-  case ERROR_TOO_MANY_OPEN_FILES:
-    return MP_EMFILE;
-  case ERROR_ACCESS_DENIED:
-    return MP_EPERM;
-  case ERROR_BUSY:
-    return MP_EBUSY;
-  case ERROR_CALL_NOT_IMPLEMENTED:
-  case ERROR_NOT_SUPPORTED:
-    return MP_ENOSYS;
-  case ERROR_ABANDONED_WAIT_0: /* the port handle was closed under a waiter */
-    return MP_ECLOSED;
-  default:
-    return MP_UNKNOWN;
-  }
-}
-
 static int iocp_available(void) {
   return 1; /* every Windows since NT 3.5 has completion ports */
 }
@@ -72,7 +43,7 @@ static int iocp_open(mp_port **out) {
    * at once as there are processors. */
   p->handle = CreateIoCompletionPort(INVALID_HANDLE_VALUE, NULL, 0, 0);
   if (p->handle == NULL) {
-    int err = iocp_error(GetLastError());
+    int err = mp__from_win_error(GetLastError());
     free(p);
     return err;
   }
@@ -91,7 +62,7 @@ static int iocp_post(mp_port *port, mp_op *op, uintptr_t key, uint32_t bytes) {
    * shutdown, as port.h allows. */
   if (atomic_load(&p->closed)) return MP_ECLOSED;
   if (!PostQueuedCompletionStatus(p->handle, bytes, key, (OVERLAPPED *)op))
-    return iocp_error(GetLastError());
+    return mp__from_win_error(GetLastError());
   return 0;
 }
 
@@ -122,7 +93,7 @@ static int iocp_wait(mp_port *port, mp_packet *out, int max, int64_t timeout_ms)
   ULONG count = max < MP_PORT_BATCH ? (ULONG)max : MP_PORT_BATCH;
   if (!GetQueuedCompletionStatusEx(p->handle, entries, count, &got, ms, FALSE)) {
     DWORD e = GetLastError();
-    return e == WAIT_TIMEOUT ? 0 : iocp_error(e);
+    return e == WAIT_TIMEOUT ? 0 : mp__from_win_error(e);
   }
 
   /* Keep the real packets in order; pass the wake packet on to the next
@@ -156,6 +127,18 @@ static void iocp_close(mp_port *port) {
    * still queued, the wake packet among them, go with the handle. */
   CloseHandle(p->handle);
   free(p);
+}
+
+int mp__iocp_associate(mp_port *port, HANDLE handle, uintptr_t key) {
+  iocp_port *p = (iocp_port *)port;
+  if (CreateIoCompletionPort(handle, p->handle, key, 0) == NULL)
+    return mp__from_win_error(GetLastError());
+  /* Nobody waits on the handle itself: spare the kernel setting its event
+   * on every completion. (FILE_SKIP_COMPLETION_PORT_ON_SUCCESS stays off:
+   * every op, also one that succeeds at once, ends with its packet.) A
+   * failure costs only that saving. */
+  SetFileCompletionNotificationModes(handle, FILE_SKIP_SET_EVENT_ON_HANDLE);
+  return 0;
 }
 
 const mp_port_backend mp__port_iocp = {

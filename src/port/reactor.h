@@ -37,12 +37,6 @@ typedef struct mp__reactor {
   void (*file_cancel)(struct mp__reactor *r, struct mp__file_req *req);
 } mp__reactor;
 
-/* Set what the backend watches on s, keeping r->watched in step. */
-static inline void mp__reactor_set_watching(mp__reactor *r, mp__sock *s, unsigned bits) {
-  r->watched += (bits != 0) - (s->watching != 0);
-  s->watching = (uint8_t)bits;
-}
-
 /* Queue op's completion with result. */
 static inline void mp__reactor_complete(mp__reactor *r, mp_op *op, int result) {
   op->result = result;
@@ -60,10 +54,18 @@ static inline mp_op *mp__reactor_take(mp__reactor *r, mp_op **tail) {
   return head;
 }
 
+#ifndef _WIN32 /* the sockets' side: only Linux's mp__sock has readiness */
+/* Set what the backend watches on s, keeping r->watched in step. */
+static inline void mp__reactor_set_watching(mp__reactor *r, mp__sock *s, unsigned bits) {
+  r->watched += (bits != 0) - (s->watching != 0);
+  s->watching = (uint8_t)bits;
+}
+
 /* From a backend's io_poll: the kernel reports ev ready on s. */
 void mp__sock_ready(mp__sock *s, unsigned ev);
 /* From a backend: it no longer watches ev on s (a one-shot watch fired or
  * was cancelled); ready is what it found (0 if cancelled). */
 void mp__sock_unwatched(mp__sock *s, unsigned ev, unsigned ready);
+#endif
 
 #endif

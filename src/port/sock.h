@@ -7,7 +7,8 @@
  * for data without pinning a buffer, and the reader then takes what is
  * there with mp__sock_recv into a buffer it shares with every socket.
  *
- * On Linux (sock_posix.c) the operations are readiness-driven: the system
+ * On Windows (sock_iocp.c) they are those very Winsock calls on a completion
+ * port. On Linux (sock_posix.c) the operations are readiness-driven: the system
  * call is tried first, and only when it would block does the op park on
  * the socket until the backend's reactor (epoll or io_uring poll) reports
  * it ready. At most one read-side op (accept or wait_readable) and one
@@ -24,12 +25,36 @@
 
 #include "port/port.h"
 
+#include "platform/net.h"
+
 #ifdef _WIN32
-#include <winsock2.h>
-#include <ws2tcpip.h>
+/* A SOCKET is a handle (UINT_PTR), not a small int. */
+typedef SOCKET mp__sock_fd;
+#define MP__SOCK_NONE INVALID_SOCKET
+
+/* Every op here is the kernel's until its packet comes (key: the mp__sock),
+ * and sock_iocp.c runs first on the Lua thread: it finishes the op (result
+ * from the OVERLAPPED, accept and connect contexts, the rest of a short
+ * send), then calls the issuer's callback, kept here while the op is out.
+ * fd is closed only once reader and writer are both NULL. */
+typedef struct mp__sock {
+  mp_port *port;
+  SOCKET fd;                     /* MP__SOCK_NONE once closed */
+  SOCKET accepted;               /* listener: the socket AcceptEx fills */
+  char *accept_buf;              /* listener: AcceptEx's addresses (allocated on first accept) */
+  mp_op *reader, *writer;        /* the ops the kernel holds, or NULL */
+  mp_op_cb reader_cb, writer_cb; /* their issuers' callbacks */
+  mp_op *close_op;               /* posted once reader and writer are done (then NULL) */
+  const char *send_buf;          /* the send in flight's bytes... */
+  uint32_t send_len;             /* ...how many... */
+  uint32_t send_done;            /* ...and how many have gone */
+  uint8_t closing;               /* mp__sock_close was called */
+  uint8_t family;                /* AF_INET or AF_INET6 (AcceptEx's socket must match) */
+  uint8_t reader_kind, writer_kind;
+} mp__sock;
 #else
-#include <sys/socket.h>
-#endif
+typedef int mp__sock_fd;
+#define MP__SOCK_NONE (-1)
 
 typedef struct mp__sock {
   struct mp__reactor *reactor;
@@ -51,6 +76,12 @@ typedef struct mp__sock {
   uint32_t send_len;  /* ...how many... */
   uint32_t send_done; /* ...and how many have gone */
 } mp__sock;
+#endif
+
+/* Whether s has a socket (it opened, or adopted one, and is not closed). */
+static inline int mp__sock_is_open(const mp__sock *s) {
+  return s->fd != MP__SOCK_NONE;
+}
 
 /* Readiness, as the reactor reports it. HUP comes with READ when the peer
  * has closed its side or the socket failed: from then on reads never block,
@@ -61,15 +92,19 @@ enum { MP__EV_READ = 1, MP__EV_WRITE = 2, MP__EV_HUP = 4 };
 /* Socket options for mp__sock_setopt. */
 enum { MP__OPT_NODELAY, MP__OPT_KEEPALIVE };
 
+/* Start the OS's sockets (WSAStartup) before any other call. Returns 0 or
+ * an MP_E… code. Any thread, any number of times. */
+int mp__sock_startup(void);
 /* Create a non-blocking TCP socket of family (AF_INET or AF_INET6). */
 int mp__sock_open(mp__sock *s, mp_port *port, int family);
-/* Take over fd, a connected socket from an accept op's result. */
-void mp__sock_adopt(mp__sock *s, mp_port *port, int fd);
+/* Take over fd, a connected socket from mp__sock_accepted. */
+void mp__sock_adopt(mp__sock *s, mp_port *port, mp__sock_fd fd);
 /* Close an accepted socket that nobody took over. */
-void mp__sock_discard(int fd);
+void mp__sock_discard(mp__sock_fd fd);
 
 /* Bind s to addr and listen. reuseport: let other sockets bind the same
- * port (SO_REUSEPORT) for several processes behind one port. */
+ * port (SO_REUSEPORT) for several processes behind one port; Windows has
+ * no such option (MP_ENOSYS). */
 int mp__sock_listen(mp__sock *s, const struct sockaddr *addr, socklen_t len, int backlog,
                     int reuseport);
 /* The socket's own (peer = 0) or its peer's (peer = 1) address. */
@@ -79,8 +114,12 @@ int mp__sock_address(mp__sock *s, int peer, struct sockaddr_storage *out);
 int mp__sock_setopt(mp__sock *s, int option, int on, int keepalive_secs);
 
 /* Overlapped operations: each gives exactly one completion of op. */
-/* Accept one connection: result is its descriptor (mp__sock_adopt it). */
+/* Accept one connection: result >= 0 when one came; take it at once, from
+ * the completion's callback, with mp__sock_accepted. */
 void mp__sock_accept(mp__sock *s, mp_op *op);
+/* The connection of the accept on listener that ended with result (>= 0);
+ * the caller adopts or discards it. */
+mp__sock_fd mp__sock_accepted(mp__sock *listener, int result);
 /* Connect to addr: result 0 once connected. */
 void mp__sock_connect(mp__sock *s, mp_op *op, const struct sockaddr *addr, socklen_t len);
 /* The zero-byte read: result 0 when data, EOF or an error is waiting. */
@@ -101,7 +140,9 @@ void mp__sock_close(mp__sock *s, mp_op *op);
  * on IOCP a zero-byte WSARecvFrom) waits without pinning a buffer, then the
  * reader takes datagram after datagram with mp__sock_recvfrom into the
  * shared buffer until it says MP_EAGAIN. Sending is mp__sock_sendto, the
- * overlapped WSASendTo: one in flight per socket, like mp__sock_send. */
+ * overlapped WSASendTo: one in flight per socket, like mp__sock_send.
+ * Only sock_posix.c has them so far: sock_iocp.c does not, and mp.udp is
+ * not built on Windows (src/platform/parts.h). */
 
 /* One datagram to send: its bytes and where to (to == NULL on a connected
  * socket). The sender owns it and keeps it, bytes and address, valid until

@@ -17,6 +17,10 @@ static int sys_error(void) {
   return errno == EWOULDBLOCK ? MP_EAGAIN : mp__from_errno(errno);
 }
 
+int mp__sock_startup(void) {
+  return 0; /* nothing to start; SIGPIPE is kept away by MSG_NOSIGNAL */
+}
+
 void mp__sock_adopt(mp__sock *s, mp_port *port, int fd) {
   *s = (mp__sock){.reactor = port->reactor, .fd = fd};
   /* Unknown until a call says otherwise: try before waiting. */
@@ -138,6 +142,11 @@ static void finish_connect(mp__sock *s, mp_op *op) {
 
 void mp__sock_accept(mp__sock *s, mp_op *op) {
   run_reader(s, op, READ_ACCEPT);
+}
+
+int mp__sock_accepted(mp__sock *listener, int result) {
+  (void)listener;
+  return result; /* accept4's descriptor */
 }
 
 void mp__sock_wait_readable(mp__sock *s, mp_op *op) {

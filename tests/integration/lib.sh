@@ -17,6 +17,9 @@ examples=${2:?usage: TEST.sh MOONPORT_BINARY SOURCE_DIR [SANITIZER]}/examples
 # shellcheck disable=SC2034 # used by the tests that source this file
 sanitizer=${3:-} # "address" or "thread" in sanitizer builds: memory numbers mean little there
 test_name=$(basename "$0" .sh)
+# The Windows build's runner goes through Wine: ctest names the program that
+# runs it (.ci/wine-run) in MOONPORT_EMULATOR.
+read -r -a emulator <<<"${MOONPORT_EMULATOR:-}"
 work=$(mktemp -d)
 pids=() # background processes to stop at exit: servers and clients
 
@@ -65,11 +68,11 @@ need_nc() {
 start_server() {
   local name=$1 script=$2 line i
   : >"$work/$name.out" # there before the server opens it, for the reads below
-  "$moonport" "$examples/$script" 0 127.0.0.1 >"$work/$name.out" 2>"$work/$name.err" &
+  "${emulator[@]}" "$moonport" "$examples/$script" 0 127.0.0.1 >"$work/$name.out" 2>"$work/$name.err" &
   SERVER_PID=$!
   pids+=("$SERVER_PID")
   for ((i = 0; i < 200; i++)); do
-    line=$(head -n 1 "$work/$name.out")
+    line=$(head -n 1 "$work/$name.out" | tr -d '\r') # Windows ends lines with CR LF
     if [[ $line =~ ^listening\ on\ 127\.0\.0\.1\ ([0-9]+)$ ]]; then
       # shellcheck disable=SC2034 # used by the tests
       PORT=${BASH_REMATCH[1]}

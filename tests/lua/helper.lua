@@ -60,6 +60,45 @@ function H.assert_arg_error(n, name, detail, f, ...)
   lu.assertStrContains(msg, detail)
 end
 
+-- The system the tests run on. A test that does not apply to Windows, or
+-- that finds Wine short of Windows, is skipped through these, with its
+-- reason written to stderr ("SKIP (Windows|Wine): file:line: reason"), where
+-- .ci/windows counts and lists them. Wine is told by the registry key it
+-- creates in every prefix (reg.exe runs once per test file).
+H.windows = package.config:sub(1, 1) == "\\"
+H.wine = H.windows and os.execute('reg query "HKCU\\Software\\Wine" >NUL 2>NUL') == true
+
+-- Write the SKIP line for the test that called an H.skip_… function, at
+-- stack level `level` (debug.getinfo's count: 1 is this function).
+local function report_skip(level, system, reason)
+  local where = debug.getinfo(level, "Sl")
+  local file = where.short_src:match("[^/\\]*$")
+  io.stderr:write(string.format("SKIP (%s): %s:%d: %s\n", system, file, where.currentline, reason))
+end
+
+local function skip(cond, system, reason)
+  if not cond then return end
+  report_skip(4, system, reason)
+  lu.skip(system .. ": " .. reason)
+end
+
+function H.skip_on_windows(reason)
+  skip(H.windows, "Windows", reason)
+end
+
+-- Skip a whole test file on Windows (a part the port there does not have
+-- yet): called at its top, it reports one SKIP line and ends the run
+-- there, passed, before the file defines a test.
+function H.skip_file_on_windows(reason)
+  if not H.windows then return end
+  report_skip(3, "Windows", reason)
+  os.exit(0, true)
+end
+
+function H.skip_on_wine(reason)
+  skip(H.wine, "Wine", reason)
+end
+
 function H.run_tests()
   os.exit(lu.LuaUnit.run(), true)
 end

@@ -162,6 +162,7 @@ function T.fd_limit()
 end
 
 local function quote(s)
+  if H.windows then return '"' .. s .. '"' end
   return "'" .. s:gsub("'", "'\\''") .. "'"
 end
 
@@ -171,10 +172,15 @@ end
 -- then all it wrote to stdout and stderr.
 function T.run_child(source)
   local script = os.tmpname()
+  -- Windows' tmpnam names a file in the root of the drive: put it in TEMP.
+  if H.windows then script = os.getenv("TEMP") .. script end
   local f = assert(io.open(script, "w"))
   f:write(source)
   f:close()
-  local child = assert(io.popen(quote(arg[-1]) .. " " .. quote(script) .. " 2>&1"))
+  local command = quote(arg[-1]) .. " " .. quote(script) .. " 2>&1"
+  -- cmd.exe drops the first and the last quote of a command: give it a pair.
+  if H.windows then command = '"' .. command .. '"' end
+  local child = assert(io.popen(command))
   local output = child:read("a")
   local ok, how, code = child:close()
   os.remove(script)

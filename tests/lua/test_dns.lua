@@ -195,6 +195,7 @@ end
 -- UDP: a datagram to a name waits its turn in the send queue while the
 -- name resolves, so datagrams to names and to numbers keep their order.
 function TestDns:test_udp_send_to_names_in_order()
+  H.skip_on_windows("UDP/files on IOCP not yet written")
   local sc = T.scope(GUARD_MS)
   local a = U.bound(sc)
   local b, _, port = U.bound(sc)
@@ -221,6 +222,7 @@ end
 -- A name that does not resolve fails its own datagram, with the resolver's
 -- error; the queue goes on with the next one.
 function TestDns:test_udp_send_to_unresolvable_name()
+  H.skip_on_windows("UDP/files on IOCP not yet written")
   local sc = T.scope(GUARD_MS)
   local a = U.bound(sc)
   local b, _, port = U.bound(sc)
@@ -240,6 +242,7 @@ function TestDns:test_udp_send_to_unresolvable_name()
 end
 
 function TestDns:test_udp_connect_to_localhost()
+  H.skip_on_windows("UDP/files on IOCP not yet written")
   local sc = T.scope(GUARD_MS)
   local a = U.bound(sc)
   local b, _, port = U.bound(sc)
@@ -256,6 +259,7 @@ function TestDns:test_udp_connect_to_localhost()
 end
 
 function TestDns:test_udp_connect_coroutine_form()
+  H.skip_on_windows("UDP/files on IOCP not yet written")
   local sc = T.scope(GUARD_MS)
   local a = U.bound(sc)
   local b, _, port = U.bound(sc)
@@ -278,6 +282,7 @@ end
 
 -- Closed while names resolve: each callback comes once, with ECANCELED.
 function TestDns:test_udp_close_during_resolve()
+  H.skip_on_windows("UDP/files on IOCP not yet written")
   for _ = 1, 10 do
     local a = U.bound()
     a:send("x", "localhost", 9, H.expect(function(err, code)
@@ -297,6 +302,7 @@ function TestDns:test_udp_close_during_resolve()
 end
 
 function TestDns:test_udp_bad_host_raises()
+  H.skip_on_windows("UDP/files on IOCP not yet written")
   local a = U.bound()
   H.assert_arg_error(2, "send", "host is empty", function() return a:send("x", "", 9) end)
   H.assert_arg_error(2, "send", "NUL", function() return a:send("x", "a\0b", 9, T.noop) end)
@@ -314,6 +320,7 @@ end
 -- threads finish them and nothing is left behind (ASan's leak check runs
 -- in the child of a sanitized build).
 function TestDns:test_state_closes_during_resolve()
+  H.skip_on_windows("UDP/files on IOCP not yet written")
   local ok, how, code, output = T.run_child([[
     local mp = require "moonport"
     for i = 1, 20 do

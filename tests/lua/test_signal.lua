@@ -5,6 +5,7 @@
 local lu = require "luaunit"
 local mp = require "moonport"
 local H = require "helper"
+H.skip_file_on_windows("signals on Windows not yet written (mp.signal raises there)")
 
 TestSignal = H.class()
 

@@ -399,7 +399,11 @@ function TestTcpCoro:test_accept_several_connections()
     for _ = 1, 3 do
       local conn = assert(server:accept())
       mp.spawn(function()
-        got[#got + 1] = conn:read_line()
+        -- Not got[#got + 1] = conn:read_line(): Lua would take #got before
+        -- the read yields, and readers finishing in another order would
+        -- write the same slot.
+        local line = conn:read_line()
+        got[#got + 1] = line
         conn:close()
       end)
     end

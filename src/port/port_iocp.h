@@ -1,0 +1,15 @@
+/* port_iocp.h: what the IOCP backend offers the other Windows files of src/port. */
+#ifndef MP_PORT_IOCP_H
+#define MP_PORT_IOCP_H
+
+#include <winsock2.h>
+#include <windows.h>
+
+#include "port/port.h"
+
+/* Associate handle (a socket or an overlapped file) with port: each of its
+ * overlapped operations then ends with a packet carrying key. Lua thread
+ * (any thread that owns the handle). Returns 0 or an MP_E… code. */
+int mp__iocp_associate(mp_port *port, HANDLE handle, uintptr_t key);
+
+#endif
