@@ -37,38 +37,37 @@ local function wait_recv(sock, cb)
   return data, host, port, flags
 end
 
--- sock:send(data, host, port) -> true once the kernel took the datagram;
--- or nil, err, code.
-local function wait_send(sock, data, host, port)
+-- start(cb) begins an operation whose callback is cb(err, code); wait for
+-- it: true, or nil, err, code (also when start refuses at once).
+local function wait_done(start)
   local co = running()
-  local ok, err, code = C.send(sock, data, host, port, function(...)
+  local ok, err, code = start(function(...)
     step(co, ...)
   end)
   if not ok then
     return nil, err, code
   end
-  local e, c = yield()
+  local e, name = yield()
   if e then
-    return nil, e, c
+    return nil, e, name
   end
   return true
+end
+
+-- sock:send(data, host, port) -> true once the kernel took the datagram;
+-- or nil, err, code.
+local function wait_send(sock, data, host, port)
+  return wait_done(function(cb)
+    return C.send(sock, data, host, port, cb)
+  end)
 end
 
 -- sock:connect(host, port) for a host name: true once it has resolved and
 -- the socket is connected to its first address; or nil, err, code.
 local function wait_connect(sock, host, port)
-  local co = running()
-  local ok, err, code = C.connect(sock, host, port, function(...)
-    step(co, ...)
+  return wait_done(function(cb)
+    return C.connect(sock, host, port, cb)
   end)
-  if not ok then
-    return nil, err, code
-  end
-  local e, c = yield()
-  if e then
-    return nil, e, c
-  end
-  return true
 end
 
 core_udp.coroutine_form({ recv = wait_recv, send = wait_send, connect = wait_connect })
