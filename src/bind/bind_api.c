@@ -46,18 +46,19 @@ void mp_cont_drop(lua_State *L, int cont) {
  * timers do (its errors reach mp.on_error with the coroutine's traceback). */
 static void cont_finish(mp__bind *b, int cont, int n) {
   lua_State *L = b->L;
+  int nargs = n;
   if (lua_rawgeti(L, LUA_REGISTRYINDEX, cont) == LUA_TTHREAD) {
     lua_getfield(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
     lua_getfield(L, -1, "moonport.coro");
     lua_getfield(L, -1, "step");
     lua_replace(L, -3);
     lua_pop(L, 1);
-    lua_insert(L, -(n + 2)); /* step, then the coroutine, below the values */
-    n++;
+    lua_insert(L, -(n + 2)); /* step below the values and the coroutine */
+    nargs++;
   }
-  lua_insert(L, -(n + 1));
+  lua_insert(L, -(n + 1)); /* the callback or the coroutine below the values */
   luaL_unref(L, LUA_REGISTRYINDEX, cont);
-  mp__bind_call(b, n);
+  mp__bind_call(b, nargs);
 }
 
 void mp_cont_ok(mp_loop *loop, int cont, int nvalues) {
