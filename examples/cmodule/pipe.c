@@ -6,6 +6,8 @@
 #define _GNU_SOURCE /* pipe2 */
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cmodule.h"
@@ -100,14 +102,34 @@ static int reader_tostring(lua_State *L) {
   return 1;
 }
 
+/* write(2) that fails with EPIPE instead of raising SIGPIPE when the read
+ * end is gone (pipes have no MSG_NOSIGNAL): SIGPIPE is blocked in this
+ * thread for the call, and the one it raised taken back. Returns write's
+ * result; errno as write left it. */
+static ssize_t write_nosignal(int fd, const void *buf, size_t len) {
+  sigset_t sigpipe, old;
+  sigemptyset(&sigpipe);
+  sigaddset(&sigpipe, SIGPIPE);
+  pthread_sigmask(SIG_BLOCK, &sigpipe, &old);
+  ssize_t n = write(fd, buf, len);
+  int err = errno;
+  if (n < 0 && err == EPIPE && !sigismember(&old, SIGPIPE)) {
+    static const struct timespec now = {0, 0};
+    sigtimedwait(&sigpipe, NULL, &now);
+  }
+  pthread_sigmask(SIG_SETMASK, &old, NULL);
+  errno = err;
+  return n;
+}
+
 /* writer:write(data) -> bytes written (maybe fewer, 0 when the pipe is
- * full), or nil, err, code. */
+ * full), or nil, err, code (EPIPE once the reader has closed). */
 static int writer_write(lua_State *L) {
   writer *w = luaL_checkudata(L, 1, WRITER_META);
   size_t len;
   const char *data = luaL_checklstring(L, 2, &len);
   if (w->fd < 0) return cmodule_fail(L, MP_ECLOSED, "write");
-  ssize_t n = write(w->fd, data, len);
+  ssize_t n = write_nosignal(w->fd, data, len);
   if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) n = 0;
   if (n < 0) return cmodule_fail(L, mp_from_errno(errno), "write");
   lua_pushinteger(L, (lua_Integer)n);
