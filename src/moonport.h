@@ -410,12 +410,13 @@ MP_EXPORT int mp_io_open(mp_loop *loop, mp_io *io, mp_os_handle handle);
  * Lua thread. */
 MP_EXPORT void mp_io_wait_readable(mp_io *io, mp_op *op);
 /* Close: the wait in flight completes with MP_ECANCELED (or with its
- * result, if that came first), and the handle is closed. op, if not NULL, completes (result 0)
- * after that wait, once the kernel holds nothing of the handle; after a close it completes with
- * MP_ECLOSED. The mp_io's memory may go as soon as this returns (a wait in
- * flight still needs its op). With a NULL op it suits a __gc: an anchored
- * userdata is finalized with a wait in flight only when the lua_State
- * closes, and then no callback comes any more. Lua thread. */
+ * result, if that came first), and the handle is closed. op, if not NULL,
+ * completes (result 0) after that wait, once the kernel holds nothing of
+ * the handle; on an io already closed it completes with MP_ECLOSED. The
+ * mp_io's memory may go as soon as this returns (a wait in flight still
+ * needs its op). With a NULL op it suits a __gc: an anchored userdata is
+ * finalized with a wait in flight only when the lua_State closes, and then
+ * no callback comes any more. Lua thread. */
 MP_EXPORT void mp_io_close(mp_io *io, mp_op *op);
 
 /* --- C modules ----------------------------------------------------------
