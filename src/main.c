@@ -59,9 +59,9 @@ static int docall(lua_State *L, int narg) {
   return status;
 }
 
-/* Put in front of package[field] the templates near (each "%s" the
+/* Put in front of package[field] the templates by_exe (each "%s" the
  * binary's directory) and then installed. */
-static void prepend_search_path(lua_State *L, const char *field, const char *const near[], int n,
+static void prepend_search_path(lua_State *L, const char *field, const char *const by_exe[], int n,
                                 const char *installed) {
   char dir[4096];
   luaL_Buffer b;
@@ -69,7 +69,7 @@ static void prepend_search_path(lua_State *L, const char *field, const char *con
   luaL_buffinit(L, &b);
   if (mp__exe_dir(dir, sizeof dir) == 0) {
     for (int i = 0; i < n; i++) {
-      lua_pushfstring(L, near[i], dir);
+      lua_pushfstring(L, by_exe[i], dir);
       luaL_addvalue(&b);
     }
   }
@@ -85,14 +85,15 @@ static void prepend_search_path(lua_State *L, const char *field, const char *con
  * binary in a build tree, in the relocatable install layout, or at the
  * configured install path. */
 static void set_library_path(lua_State *L) {
-  static const char *const lua_near[] = {"%s/lua/?.lua;", "%s/lua/?/init.lua;",
-                                         "%s/../share/lua/5.4/?.lua;",
-                                         "%s/../share/lua/5.4/?/init.lua;"};
-  static const char *const c_near[] = {"%s/lib/?" MP__MODULE_SUFFIX ";",
-                                       "%s/../lib/lua/5.4/?" MP__MODULE_SUFFIX ";"};
-  prepend_search_path(L, "path", lua_near, 4,
+  static const char *const lua_by_exe[] = {"%s/lua/?.lua;", "%s/lua/?/init.lua;",
+                                           "%s/../share/lua/5.4/?.lua;",
+                                           "%s/../share/lua/5.4/?/init.lua;"};
+  static const char *const c_by_exe[] = {"%s/lib/?" MP__MODULE_SUFFIX ";",
+                                         "%s/../lib/lua/5.4/?" MP__MODULE_SUFFIX ";"};
+  prepend_search_path(L, "path", lua_by_exe, 4,
                       MOONPORT_INSTALL_LUA_DIR "/?.lua;" MOONPORT_INSTALL_LUA_DIR "/?/init.lua;");
-  prepend_search_path(L, "cpath", c_near, 2, MOONPORT_INSTALL_CMOD_DIR "/?" MP__MODULE_SUFFIX ";");
+  prepend_search_path(L, "cpath", c_by_exe, 2,
+                      MOONPORT_INSTALL_CMOD_DIR "/?" MP__MODULE_SUFFIX ";");
 }
 
 /* The core is linked in: require "moonport.core" finds it in preload. */
