@@ -12,9 +12,19 @@
 #include "port/port.h"
 
 #ifdef _WIN32
-/* Not written yet: mp__io_os_open refuses with MP_ENOSYS. */
+#include <windows.h>
+/* A handle opened for overlapped I/O (FILE_FLAG_OVERLAPPED), associated
+ * with the port (key: the mp__io_os). The wait is a zero-byte ReadFile,
+ * which ends when data (or the end, or an error) is there and takes none
+ * of it; its packet comes to io_win32.c first, which finishes it and hands
+ * it to its issuer. The handle is closed once closing and no wait is left. */
 typedef struct mp__io_os {
-  void *handle;
+  mp_port *port;
+  HANDLE handle; /* NULL once closed */
+  mp_op *reader; /* the wait the kernel holds, or NULL */
+  mp_op_cb reader_cb;
+  mp_op *close_op; /* posted once closing and reader is NULL (then NULL) */
+  int closing;
 } mp__io_os;
 #else
 #include "port/sock.h"

@@ -1,14 +1,11 @@
-/* test_io.c: mp_io, a C module's own handle on the port (Linux): waits on
- * a pipe complete once each, level-triggered; a second wait is refused;
- * close cancels the wait in flight before its own op completes; use after
- * close; a loop freed with handles open closes them. */
-#define _POSIX_C_SOURCE 200809L /* fileno */
-#include <fcntl.h>
-#include <stdint.h>
-#include <unistd.h>
-
+/* test_io.c: mp_io, a C module's own handle on the port: waits on a pipe
+ * complete once each, level-triggered; a second wait is refused; close
+ * cancels the wait in flight before its own op completes; use after close;
+ * a loop freed with handles open closes them. The pipe is each OS's own
+ * (pipe_helper.h). */
 #include "check.h"
 #include "core/loop.h"
+#include "pipe_helper.h"
 
 /* An op that counts its callbacks and keeps the order they came in. */
 typedef struct counted_op {
@@ -40,23 +37,24 @@ static mp_loop *new_loop(void) {
   return loop;
 }
 
-/* A pipe whose read end an io owns; fds[1] stays the test's. */
-static void open_pipe(mp_loop *loop, mp_io *io, int fds[2]) {
-  CHECK_EQ(pipe(fds), 0);
-  CHECK_EQ(mp_io_open(loop, io, fds[0]), 0);
-  CHECK(fcntl(fds[0], F_GETFL) & O_NONBLOCK);
+/* A pipe whose read end io owns. */
+static test_pipe open_pipe(mp_loop *loop, mp_io *io) {
+  test_pipe p = test_pipe_open();
+  CHECK_EQ(mp_io_open(loop, io, p.read_end), 0);
+  CHECK(io->loop == loop);
+  return p;
 }
 
 /* Work that writes one byte into a pipe from a work thread, a little later. */
 typedef struct late_write {
   mp_work work;
-  int fd;
+  test_pipe *pipe;
 } late_write;
 
 static void write_later(mp_work *w) {
   late_write *lw = MP_CONTAINER_OF(w, late_write, work);
   test_sleep_ms(20);
-  w->op.result = (int)write(lw->fd, "x", 1);
+  w->op.result = test_pipe_write(lw->pipe, "x", 1);
 }
 
 static void on_written(mp_loop *loop, mp_op *op) {
@@ -69,52 +67,66 @@ static void on_written(mp_loop *loop, mp_op *op) {
 static void wait_level_triggered(void) {
   mp_loop *loop = new_loop();
   mp_io io;
-  int fds[2];
-  open_pipe(loop, &io, fds);
-  CHECK(io.loop == loop);
+  test_pipe p = open_pipe(loop, &io);
   counted_op wait = counted();
   mp_io_wait_readable(&io, &wait.op);
-  late_write lw = {.work = {.fn = write_later, .op = {.cb = on_written}}, .fd = fds[1]};
+  late_write lw = {.work = {.fn = write_later, .op = {.cb = on_written}}, .pipe = &p};
   CHECK_EQ(mp_work_submit(loop, &lw.work), 0);
   CHECK_EQ(mp__loop_run(loop), 0);
   CHECK_EQ(wait.calls, 1);
   CHECK_EQ(wait.result, 0);
 
-  /* Ten bytes, three read: the next wait completes without new data. */
-  CHECK_EQ(write(fds[1], "0123456789", 10), 10);
+  /* Ten more bytes, three read: the next wait completes without new data. */
+  CHECK_EQ(test_pipe_write(&p, "0123456789", 10), 10);
   char buf[16];
-  wait = counted();
   mp_io_wait_readable(&io, &wait.op);
-  CHECK_EQ(wait.calls, 0); /* never from inside the call */
-  CHECK_EQ(mp__loop_run(loop), 0);
-  CHECK_EQ(wait.calls, 1);
-  CHECK_EQ(read(fds[0], buf, 3), 3);
-  mp_io_wait_readable(&io, &wait.op);
+  CHECK_EQ(wait.calls, 1); /* never from inside the call */
   CHECK_EQ(mp__loop_run(loop), 0);
   CHECK_EQ(wait.calls, 2);
-  CHECK_EQ(read(fds[0], buf, sizeof buf), 8); /* the rest, the late byte first */
+  CHECK_EQ(test_pipe_read(&p, buf, 3), 3);
+  mp_io_wait_readable(&io, &wait.op);
+  CHECK_EQ(mp__loop_run(loop), 0);
+  CHECK_EQ(wait.calls, 3);
+  CHECK_EQ(test_pipe_read(&p, buf, sizeof buf), 8); /* the rest, the late byte first */
 
   /* Drained: the wait parks and keeps the loop alive; an idle io does not. */
-  CHECK_EQ(read(fds[0], buf, sizeof buf), -1);
+  CHECK_EQ(test_pipe_read(&p, buf, sizeof buf), -1);
   mp_io_wait_readable(&io, &wait.op);
   CHECK(mp__loop_alive(loop));
   mp_io_close(&io, NULL);
   CHECK_EQ(mp__loop_run(loop), 0);
-  CHECK_EQ(wait.calls, 3);
+  CHECK_EQ(wait.calls, 4);
   CHECK_EQ(wait.result, MP_ECANCELED);
   CHECK(!mp__loop_alive(loop));
-  close(fds[1]);
+  test_pipe_close_writer(&p);
+  mp__loop_free(loop);
+}
+
+/* The writer's end closed: the wait completes (a read sees the end). */
+static void end_of_pipe_is_readable(void) {
+  mp_loop *loop = new_loop();
+  mp_io io;
+  test_pipe p = open_pipe(loop, &io);
+  counted_op wait = counted();
+  mp_io_wait_readable(&io, &wait.op);
+  test_pipe_close_writer(&p);
+  CHECK_EQ(mp__loop_run(loop), 0);
+  CHECK_EQ(wait.calls, 1);
+  CHECK_EQ(wait.result, 0);
+  char buf[4];
+  CHECK_EQ(test_pipe_read(&p, buf, sizeof buf), 0);
+  mp_io_close(&io, NULL);
+  CHECK_EQ(mp__loop_run(loop), 0);
   mp__loop_free(loop);
 }
 
 /* Close with a wait in flight: the wait completes with MP_ECANCELED, then
  * the close op; each once. After it: waits MP_ECLOSED, a second close's op
- * MP_ECLOSED, and the descriptor is closed. */
+ * MP_ECLOSED, and the handle is closed. */
 static void close_cancels_then_completes(void) {
   mp_loop *loop = new_loop();
   mp_io io;
-  int fds[2];
-  open_pipe(loop, &io, fds);
+  test_pipe p = open_pipe(loop, &io);
   counted_op wait = counted(), closing = counted(), again = counted(), after = counted();
   mp_io_wait_readable(&io, &wait.op);
   mp_io_close(&io, &closing.op);
@@ -131,8 +143,8 @@ static void close_cancels_then_completes(void) {
   CHECK_EQ(again.result, MP_ECLOSED);
   CHECK_EQ(after.calls, 1);
   CHECK_EQ(after.result, MP_ECLOSED);
-  CHECK_EQ(fcntl(fds[0], F_GETFD), -1); /* the io closed its descriptor */
-  close(fds[1]);
+  CHECK(test_handle_closed(p.read_end));
+  test_pipe_close_writer(&p);
   mp__loop_free(loop);
 }
 
@@ -141,13 +153,12 @@ static void close_cancels_then_completes(void) {
 static void second_wait_busy(void) {
   mp_loop *loop = new_loop();
   mp_io io;
-  int fds[2];
-  open_pipe(loop, &io, fds);
+  test_pipe p = open_pipe(loop, &io);
   counted_op first = counted(), second = counted();
   mp_io_wait_readable(&io, &first.op);
   mp_io_wait_readable(&io, &second.op);
   CHECK_EQ(second.calls, 0);
-  CHECK_EQ(write(fds[1], "x", 1), 1);
+  CHECK_EQ(test_pipe_write(&p, "x", 1), 1);
   CHECK_EQ(mp__loop_run(loop), 0);
   CHECK_EQ(second.calls, 1);
   CHECK_EQ(second.result, MP_EBUSY);
@@ -155,20 +166,16 @@ static void second_wait_busy(void) {
   CHECK_EQ(first.result, 0);
   mp_io_close(&io, NULL);
   CHECK_EQ(mp__loop_run(loop), 0);
-  close(fds[1]);
+  test_pipe_close_writer(&p);
   mp__loop_free(loop);
 }
 
-/* A regular file is always ready (poll says so); a bad descriptor is
- * refused at open. */
-static void regular_file_and_bad_fd(void) {
+/* A regular file is always ready; something that is no handle is refused
+ * at open, and the io then counts as closed. */
+static void regular_file_and_bad_handle(void) {
   mp_loop *loop = new_loop();
   mp_io io;
-  FILE *f = tmpfile();
-  CHECK(f != NULL);
-  int fd = dup(fileno(f));
-  fclose(f);
-  CHECK_EQ(mp_io_open(loop, &io, fd), 0);
+  CHECK_EQ(mp_io_open(loop, &io, test_regular_file()), 0);
   counted_op wait = counted();
   mp_io_wait_readable(&io, &wait.op);
   CHECK_EQ(mp__loop_run(loop), 0);
@@ -178,7 +185,7 @@ static void regular_file_and_bad_fd(void) {
   CHECK_EQ(mp__loop_run(loop), 0);
 
   mp_io bad;
-  CHECK_EQ(mp_io_open(loop, &bad, 12345), MP_EBADF);
+  CHECK(mp_io_open(loop, &bad, test_bad_handle()) < 0);
   counted_op refused = counted();
   mp_io_wait_readable(&bad, &refused.op);
   mp_io_close(&bad, NULL);
@@ -188,27 +195,27 @@ static void regular_file_and_bad_fd(void) {
   mp__loop_free(loop);
 }
 
-/* A loop freed with an io open and a wait in flight closes the descriptor
- * and frees the io's state (ASan's leak check sees it); no callback. */
+/* A loop freed with an io open and a wait in flight closes the handle and
+ * frees the io's state (ASan's leak check sees it); no callback. */
 static void loop_freed_with_io_open(void) {
   mp_loop *loop = new_loop();
   mp_io io;
-  int fds[2];
-  open_pipe(loop, &io, fds);
+  test_pipe p = open_pipe(loop, &io);
   counted_op wait = counted();
   mp_io_wait_readable(&io, &wait.op);
   mp__loop_free(loop);
   CHECK_EQ(wait.calls, 0);
-  CHECK_EQ(fcntl(fds[0], F_GETFD), -1);
-  close(fds[1]);
+  CHECK(test_handle_closed(p.read_end));
+  test_pipe_close_writer(&p);
 }
 
 int main(int argc, char **argv) {
   static const test_case cases[] = {
       {"wait_level_triggered", wait_level_triggered},
+      {"end_of_pipe_is_readable", end_of_pipe_is_readable},
       {"close_cancels_then_completes", close_cancels_then_completes},
       {"second_wait_busy", second_wait_busy},
-      {"regular_file_and_bad_fd", regular_file_and_bad_fd},
+      {"regular_file_and_bad_handle", regular_file_and_bad_handle},
       {"loop_freed_with_io_open", loop_freed_with_io_open},
       {NULL, NULL},
   };
