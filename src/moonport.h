@@ -378,7 +378,15 @@ MP_EXPORT void mp_cont_drop(lua_State *L, int cont);
  * without blocking the Lua thread and get the completions as op callbacks.
  * Linux: any descriptor poll(2) takes (pipe, FIFO, eventfd, socket, tty;
  * a regular file is always ready), waited on by the epoll or io_uring poll
- * of the Lua thread. Windows: not yet (mp_io_open returns MP_ENOSYS).
+ * of the Lua thread. Windows: a HANDLE opened for overlapped I/O
+ * (FILE_FLAG_OVERLAPPED: a named pipe's end, a file), associated with the
+ * I/O completion port; the wait is a zero-byte overlapped ReadFile, and
+ * the module reads what is there without waiting (a pipe: PeekNamedPipe,
+ * then ReadFile of that many bytes). Every overlapped call on an
+ * associated handle queues a packet to the port unless its OVERLAPPED's
+ * hEvent has its low bit set: the module's own reads must set it, or the
+ * port takes their OVERLAPPED for an mp_op (tests/c/pipe_win32.c shows
+ * the read).
  *
  * The module embeds the mp_io in its own state, and an op it starts must
  * stay alive and unmoved until its callback: each op gives exactly one
@@ -397,7 +405,8 @@ typedef struct mp_io {
 } mp_io;
 
 /* Take over handle and associate it with the loop's port: from then on the
- * io owns it (Linux: made non-blocking) and mp_io_close closes it. Returns
+ * io owns it (Linux: made non-blocking; Windows: CreateIoCompletionPort,
+ * which a handle takes once in its life) and mp_io_close closes it. Returns
  * 0, or an MP_E… code (the io is then closed and the handle still the
  * caller's). Lua thread. */
 MP_EXPORT int mp_io_open(mp_loop *loop, mp_io *io, mp_os_handle handle);
