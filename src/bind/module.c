@@ -55,9 +55,7 @@ static int loop_gc(lua_State *L) {
     mp__loop_free(b->loop);
     mp__bind_free_signals(b);
     b->loop = NULL;
-#if MP_HAS_FILES
     mp__fs_free_all(b);
-#endif
   }
   return 0;
 }
@@ -105,9 +103,7 @@ int luaopen_moonport_core(lua_State *L) {
   mp__bind_open_dns(L);
   mp__bind_open_signal(L);
   mp__bind_open_tcp(L);
-#if MP_HAS_FILES
   mp__bind_open_fs(L);
-#endif
 #if MP_HAS_UDP
   mp__bind_open_udp(L);
 #endif
