@@ -177,7 +177,7 @@ function TestFs:test_open_errors()
 end
 
 function TestFs:test_permission_denied()
-  H.skip_on_wine("Wine opens a read-only file for writing (Wine 8.0, checked by hand)")
+  H.skip_on_wine("Wine 8.0 opened a read-only file for writing here: it keeps the attribute as the Unix write bit, which root, the user here, bypasses")
   local path = F.denied_path()
   if not path then
     lu.skip("no path this user may not write")
