@@ -177,7 +177,8 @@ function TestFs:test_open_errors()
 end
 
 function TestFs:test_permission_denied()
-  H.skip_on_wine("Wine 8.0 opened a read-only file for writing here: it keeps the attribute as the Unix write bit, which root, the user here, bypasses")
+  H.skip_on_wine("Wine 8.0 opens a read-only file for writing here: it keeps the attribute as the Unix "
+    .. "write bit, which root, the user here, bypasses")
   local path = F.denied_path()
   if not path then
     lu.skip("no path this user may not write")
@@ -219,6 +220,7 @@ function TestFs:test_bad_arguments_raise()
   H.assert_arg_error(3, "open", "mode out of range", mp.fs.open, path, "r", 8 ^ 5, cb)
   H.assert_arg_error(1, "stat", "NUL", mp.fs.stat, "a\0b", cb)
   H.assert_arg_error(2, "rename", "NUL", mp.fs.rename, path, "a\0b", cb)
+  H.assert_arg_error(1, "rmdir", "empty path", mp.fs.rmdir, "", cb)
   H.assert_arg_error(1, "read_file", "string expected", mp.fs.read_file, 1, cb)
   H.assert_arg_error(2, "write_file", "string expected", mp.fs.write_file, path, nil, cb)
   H.assert_arg_error(3, "write_file", "function expected", mp.fs.write_file, path, "x", 1)
