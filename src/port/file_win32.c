@@ -116,10 +116,6 @@ static int to_wide(const char *path, wchar_t **out) {
   return 0;
 }
 
-static DWORD attributes_of(const wchar_t *path) {
-  return GetFileAttributesW(path);
-}
-
 static int is_dir(DWORD attrs) {
   return attrs != INVALID_FILE_ATTRIBUTES && (attrs & FILE_ATTRIBUTE_DIRECTORY);
 }
@@ -138,7 +134,7 @@ static int path_error(const wchar_t *path, DWORD e) {
   for (size_t i = len; i-- > 0;) {
     if (prefix[i] != L'/' && prefix[i] != L'\\') continue;
     prefix[i] = 0;
-    DWORD attrs = attributes_of(prefix);
+    DWORD attrs = GetFileAttributesW(prefix);
     if (attrs == INVALID_FILE_ATTRIBUTES) continue;
     if (!(attrs & FILE_ATTRIBUTE_DIRECTORY)) rc = MP_ENOTDIR;
     break; /* the nearest thing that exists decides */
@@ -147,7 +143,7 @@ static int path_error(const wchar_t *path, DWORD e) {
   return rc;
 }
 
-/* CreateFileW's access, disposition and attributes for MP__FS_… flags. */
+/* CreateFileW's access and disposition for MP__FS_… flags. */
 static DWORD access_of(int flags) {
   DWORD access = 0;
   if (flags & MP__FS_READ) access |= FILE_GENERIC_READ;
@@ -184,8 +180,8 @@ int mp__fs_open(const char *path, int flags, int mode, mp__fd *out) {
   if (h == INVALID_HANDLE_VALUE) {
     DWORD e = GetLastError();
     /* Without FILE_FLAG_BACKUP_SEMANTICS a directory is "access denied". */
-    rc =
-        e == ERROR_ACCESS_DENIED && is_dir(attributes_of(wpath)) ? MP_EISDIR : path_error(wpath, e);
+    rc = e == ERROR_ACCESS_DENIED && is_dir(GetFileAttributesW(wpath)) ? MP_EISDIR
+                                                                       : path_error(wpath, e);
   } else {
     *out = h;
   }
@@ -253,7 +249,7 @@ int mp__fs_unlink(const char *path) {
   if (rc < 0) return rc;
   if (!DeleteFileW(wpath)) {
     DWORD e = GetLastError();
-    DWORD attrs = attributes_of(wpath);
+    DWORD attrs = GetFileAttributesW(wpath);
     rc = path_error(wpath, e);
     if (e == ERROR_ACCESS_DENIED && is_dir(attrs)) {
       rc = MP_EISDIR;
@@ -289,7 +285,8 @@ int mp__fs_rename(const char *from, const char *to) {
   if (!MoveFileExW(wfrom, wto, MOVEFILE_REPLACE_EXISTING)) {
     DWORD e = GetLastError();
     /* Windows never replaces a directory: say what is in the way. */
-    rc = e == ERROR_ACCESS_DENIED && is_dir(attributes_of(wto)) ? MP_EEXIST : path_error(wfrom, e);
+    rc = e == ERROR_ACCESS_DENIED && is_dir(GetFileAttributesW(wto)) ? MP_EEXIST
+                                                                     : path_error(wfrom, e);
   }
   free(wfrom);
   free(wto);
@@ -312,7 +309,7 @@ int mp__fs_rmdir(const char *path) {
   if (rc < 0) return rc;
   if (!RemoveDirectoryW(wpath)) {
     DWORD e = GetLastError();
-    DWORD attrs = attributes_of(wpath);
+    DWORD attrs = GetFileAttributesW(wpath);
     /* A file where a directory is expected: ENOTDIR, as rmdir(2) says. */
     rc = attrs != INVALID_FILE_ATTRIBUTES && !is_dir(attrs) ? MP_ENOTDIR : path_error(wpath, e);
   }
@@ -356,7 +353,7 @@ int mp__fs_scandir(const char *path, mp__fs_dir *out) {
   HANDLE find = FindFirstFileW(pattern, &e);
   if (find == INVALID_HANDLE_VALUE) {
     DWORD err = GetLastError();
-    DWORD attrs = attributes_of(wpath);
+    DWORD attrs = GetFileAttributesW(wpath);
     if (err == ERROR_FILE_NOT_FOUND && is_dir(attrs)) {
       rc = 0; /* no entry at all, not even "." (a drive's root) */
     } else if (attrs != INVALID_FILE_ATTRIBUTES && !is_dir(attrs)) {
