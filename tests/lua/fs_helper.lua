@@ -46,8 +46,13 @@ function F.class()
   function class.setUp()
     H.setUp()
     errors = H.capture_errors()
-    -- A fresh name of our own: mkdir fails if it is taken.
-    F.dir = string.format("%s/mp_fs_%d_%d", temp_base, os.time(), math.random(1, 1e9))
+    -- A name no other process has: os.tmpname's (mkstemp's on POSIX, which
+    -- also makes the file; on Windows the process id and a counter). The
+    -- random generator would not do: two test files started in the same
+    -- second under Wine, with the same addresses, get the same seed.
+    local unique = os.tmpname()
+    os.remove(unique)
+    F.dir = temp_base .. "/mp_fs" .. unique:gsub("[^%w]", "_")
     F.mkdir(F.dir)
   end
   function class.tearDown()
