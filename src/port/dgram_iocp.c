@@ -72,7 +72,11 @@ int mp__sock_bind(mp__sock *s, const struct sockaddr *addr, socklen_t len, unsig
 
 int mp__sock_connect_dgram(mp__sock *s, const struct sockaddr *addr, socklen_t len) {
   if (connect(s->fd, addr, len) != 0) return mp__iocp_sock_error(s);
-  return report_icmp(s, 1);
+  /* Connected, whatever this says: the switch worked on this very socket
+   * when it opened, and a failure here must not read as a failed connect
+   * (that leaves the previous peer in place, sock.h). */
+  report_icmp(s, 1);
+  return 0;
 }
 
 int mp__sock_family(mp__sock *s) {
@@ -118,13 +122,13 @@ int mp__sock_try_sendto(mp__sock *s, const mp__datagram *d) {
   return n == SOCKET_ERROR ? mp__iocp_sock_error(s) : n;
 }
 
-/* The peek and recvfrom share one queue of ICMP reports, but not alike on
+/* The peek and recvfrom see one queue of ICMP reports, but not alike on
  * every system: Windows' peek leaves a report queued for the next receive
  * (libuv's Windows UDP code reads without MSG_PEEK to clear it), while
- * Wine's peek, Linux's recvmsg(MSG_PEEK) underneath, takes it. So a report
- * the peek found is kept (peek_error), and the next recvfrom returns it
- * unless the socket still holds it, when recvfrom takes it from there:
- * either way once. */
+ * under Wine the report is gone once the peek has seen it (a Linux socket
+ * error is reported once, peek or not). So a report the peek found is kept
+ * (peek_error), and the next recvfrom returns it unless the socket still
+ * holds it, when recvfrom takes it from there: either way once. */
 int mp__iocp_peek_result(mp__sock *s, int result) {
   /* A datagram longer than the zero bytes peeked: it waits, whole. */
   if (result >= 0 || result == MP_EMSGSIZE) return 0;

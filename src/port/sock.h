@@ -49,10 +49,10 @@ typedef struct mp__sock {
   const char *send_buf;          /* the send in flight's bytes... */
   uint32_t send_len;             /* ...how many... */
   uint32_t send_done;            /* ...and how many have gone */
-  int32_t peek_error; /* UDP: an ICMP error the peek found, for recvfrom (dgram_iocp.c) */
-  uint8_t closing;    /* mp__sock_close was called */
-  uint8_t family;     /* AF_INET or AF_INET6 (AcceptEx's socket must match) */
-  uint8_t dgram;      /* a UDP socket: its zero-byte read peeks */
+  int32_t peek_error;            /* UDP: an ICMP error the peek took (dgram_iocp.c) */
+  uint8_t closing;               /* mp__sock_close was called */
+  uint8_t family;                /* AF_INET or AF_INET6 (AcceptEx's socket must match) */
+  uint8_t dgram;                 /* a UDP socket: its zero-byte read peeks */
   uint8_t reader_kind, writer_kind;
 } mp__sock;
 #else
