@@ -55,8 +55,8 @@ function TestUdpCoro.test_truncated_flag()
 end
 
 function TestUdpCoro.test_connected_refused()
-  -- The ICMP error comes before the receive starts: Linux and Windows keep
-  -- it for the next receive, Wine loses it (that receive would block).
+  -- The ICMP error comes before the receive starts: Linux keeps it for the
+  -- next receive, Wine loses it (that receive would block).
   H.skip_on_wine("Wine loses a connected UDP socket's ICMP error that comes while no receive waits")
   local sc = T.scope(5000)
   local a = U.bound(sc)
