@@ -3,7 +3,6 @@
 #include <string.h>
 
 #include "bind/bind.h"
-#include "platform/parts.h"
 
 /* Registry key of the loop context: the address of this variable. */
 static const char loop_key = 0;
@@ -104,9 +103,7 @@ int luaopen_moonport_core(lua_State *L) {
   mp__bind_open_signal(L);
   mp__bind_open_tcp(L);
   mp__bind_open_fs(L);
-#if MP_HAS_UDP
   mp__bind_open_udp(L);
-#endif
   lua_pop(L, 1);
   lua_pushliteral(L, MOONPORT_VERSION);
   lua_setfield(L, -2, "version");
