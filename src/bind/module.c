@@ -3,7 +3,6 @@
 #include <string.h>
 
 #include "bind/bind.h"
-#include "platform/parts.h"
 
 /* Registry key of the loop context: the address of this variable. */
 static const char loop_key = 0;
@@ -57,9 +56,7 @@ static int loop_gc(lua_State *L) {
     mp__loop_free(b->loop);
     mp__bind_free_signals(b);
     b->loop = NULL;
-#if MP_HAS_FILES
     mp__fs_free_all(b);
-#endif
   }
   return 0;
 }
@@ -110,12 +107,8 @@ int luaopen_moonport_core(lua_State *L) {
   mp__bind_open_dns(L);
   mp__bind_open_signal(L);
   mp__bind_open_tcp(L);
-#if MP_HAS_FILES
   mp__bind_open_fs(L);
-#endif
-#if MP_HAS_UDP
   mp__bind_open_udp(L);
-#endif
   lua_pop(L, 1);
   lua_pushliteral(L, MOONPORT_VERSION);
   lua_setfield(L, -2, "version");

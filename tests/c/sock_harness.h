@@ -1,9 +1,8 @@
-/* sock_harness.h: test_sock.c's harness for TCP ops on the port's reactor
- * (sock.h). The test's main thread opens the port, so it owns io_poll: it
- * polls, takes the completed ops off the reactor itself, and counts them;
- * every started op must come back exactly once. Traffic stays on
- * 127.0.0.1, and every wait has a deadline. Include it once per program:
- * the harness state below is the program's own. */
+/* sock_harness.h: test_sock.c's harness for TCP ops on the Linux ports'
+ * reactor (sock.h), on top of port_harness.h: connected pairs, readers
+ * and writers that park, and SIGPIPE left at its default, so that only
+ * MSG_NOSIGNAL can keep a dead peer from killing the test. Traffic stays
+ * on 127.0.0.1. Include it once per program. */
 #ifndef MP_SOCK_HARNESS_H
 #define MP_SOCK_HARNESS_H
 
@@ -11,123 +10,28 @@
 #error "define _GNU_SOURCE before the first #include (sigprocmask under -std=c11)"
 #endif
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <signal.h>
 #include <stdatomic.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
-#include "check.h"
-#include "port/reactor.h"
-
-/* An op the test starts. start() and take() keep the books: an op is in
- * flight from its start until its completion is taken, a completion of an
- * op not in flight fails the test, and order says when it was taken. */
-typedef struct test_op {
-  mp_op op;
-  int in_flight;
-  int completions;                 /* taken since the test began */
-  int order;                       /* the last completion's place among all taken */
-  void (*then)(struct test_op *t); /* run once it is taken; may start it again */
-} test_op;
-
-/* The port under test and the books: T.started - T.taken ops are in flight. */
-static struct {
-  const mp_port_backend *b;
-  mp_port *port;
-  int started, taken;
-} T;
-
-static char scratch[64 * 1024]; /* the readers' shared receive buffer */
+#include "port_harness.h"
 
 enum { BIG = 8 << 20 }; /* more than loopback buffers hold for a peer that does not read */
-
-static inline mp_op *start(test_op *t) {
-  CHECK(!t->in_flight);
-  t->in_flight = 1;
-  T.started++;
-  return &t->op;
-}
-
-/* Take the ops the reactor has completed, without polling. */
-static inline void take(void) {
-  mp_op *tail, *op = mp__reactor_take(T.port->reactor, &tail);
-  while (op) {
-    mp_op *next = op->next_; /* then() may start the op again, which relinks it */
-    CHECK(next || op == tail);
-    test_op *t = MP_CONTAINER_OF(op, test_op, op);
-    CHECK(t->in_flight); /* one start, one completion */
-    t->in_flight = 0;
-    t->completions++;
-    t->order = ++T.taken;
-    if (t->then) t->then(t);
-    op = next;
-  }
-}
-
-/* Poll, as the loop does: without waiting when completions are ready. */
-static inline void pump(int64_t timeout_ms) {
-  T.b->io_poll(T.port, T.port->reactor->done_head ? 0 : timeout_ms);
-  take();
-}
-
-/* Pump until cond holds; fail after ms milliseconds. */
-#define PUMP_UNTIL(cond, ms)                                                                       \
-  do {                                                                                             \
-    uint64_t pump_deadline_ = mp__now_ns() + (uint64_t)(ms)*1000000u;                              \
-    while (!(cond)) {                                                                              \
-      if (mp__now_ns() > pump_deadline_) {                                                         \
-        fprintf(stderr, "%s:%d: timed out waiting for %s\n", __FILE__, __LINE__, #cond);           \
-        exit(1);                                                                                   \
-      }                                                                                            \
-      pump(10);                                                                                    \
-    }                                                                                              \
-  } while (0)
-
-static inline void pump_for(int ms) {
-  uint64_t until = mp__now_ns() + (uint64_t)ms * 1000000u;
-  while (mp__now_ns() < until)
-    pump(5);
-}
-
-/* t has come back n times in all, the last time with result res. */
-#define CHECK_DONE(t, n, res)                                                                      \
-  do {                                                                                             \
-    CHECK_EQ((t).completions, n);                                                                  \
-    CHECK_EQ((t).op.result, res);                                                                  \
-  } while (0)
-
-/* Nothing completes for ms milliseconds. */
-static inline void expect_quiet(int ms) {
-  int taken = T.taken;
-  pump_for(ms);
-  CHECK_EQ(T.taken, taken);
-}
 
 static inline int is_uring(void) {
   return strcmp(T.b->name, "uring") == 0;
 }
 
-/* Open the port on this thread. SIGPIPE keeps its default action (it kills
- * the process): only MSG_NOSIGNAL may keep a dead peer from raising it. */
-static inline void open_port(void) {
-  T.b = test_backend();
-  CHECK_EQ(T.b->open(&T.port), 0);
+/* Open the port (a Linux one, with a reactor). SIGPIPE keeps its default
+ * action (it kills the process). */
+static inline void open_tcp_port(void) {
+  open_port();
   CHECK(T.port->reactor != NULL);
   signal(SIGPIPE, SIG_DFL);
   sigset_t pipe_set;
   sigemptyset(&pipe_set);
   sigaddset(&pipe_set, SIGPIPE);
   sigprocmask(SIG_UNBLOCK, &pipe_set, NULL);
-}
-
-/* Every started op has come back, nothing more comes; close the port. */
-static inline void close_port(void) {
-  pump_for(30);
-  CHECK_EQ(T.taken, T.started);
-  T.b->shutdown(T.port);
-  T.b->close(T.port);
 }
 
 static inline struct sockaddr_in address_of(mp__sock *s, int peer) {
@@ -159,14 +63,6 @@ static inline void listen_any(mp__sock *l, struct sockaddr_in *addr) {
 static inline void open_connect(mp__sock *s, test_op *t, const struct sockaddr_in *addr) {
   CHECK_EQ(mp__sock_open(s, T.port, AF_INET), 0);
   mp__sock_connect(s, start(t), (const struct sockaddr *)addr, sizeof *addr);
-}
-
-static inline void close_sock(mp__sock *s) {
-  test_op closed = {0};
-  mp__sock_close(s, start(&closed));
-  PUMP_UNTIL(closed.completions == 1, 5000);
-  CHECK_EQ(closed.op.result, 0);
-  CHECK_EQ(s->fd, -1);
 }
 
 /* A connected pair on 127.0.0.1: client and the server side it reached. */
