@@ -1,16 +1,11 @@
 /* pipe.c: cmodule.pipe(): a pipe whose read end waits on the loop's port
- * (mp_io: the epoll or io_uring poll of the Lua thread) and whose write end
- * writes without blocking. The reader lives in its userdata: a read in
- * flight anchors the userdata, so that Lua frees it only with no op of the
- * port pointing into it (see mp_io_close). */
-#define _GNU_SOURCE /* pipe2 */
-#include <errno.h>
-#include <fcntl.h>
-#include <signal.h>
-#include <time.h>
-#include <unistd.h>
-
+ * (mp_io: the epoll or io_uring poll of the Lua thread, or the completion
+ * port) and whose write end writes without blocking; the OS's side is in
+ * pipe_os.h. The reader lives in its userdata: a read in flight anchors
+ * the userdata, so that Lua frees it only with no op of the port pointing
+ * into it (see mp_io_close). */
 #include "cmodule.h"
+#include "pipe_os.h"
 
 #define READER_META "cmodule.reader"
 #define WRITER_META "cmodule.writer"
@@ -21,14 +16,15 @@
 typedef struct reader {
   mp_io io;
   mp_op wait_op;
-  int fd;       /* the descriptor the io owns, to read from */
-  int open;     /* close() not yet called */
-  int cont;     /* the read in flight's continuation, or LUA_NOREF */
-  int self_ref; /* anchors the userdata while a read is in flight */
+  mp_os_handle handle; /* the read end the io owns, to read from */
+  int open;            /* close() not yet called */
+  int cont;            /* the read in flight's continuation, or LUA_NOREF */
+  int self_ref;        /* anchors the userdata while a read is in flight */
 } reader;
 
 typedef struct writer {
-  int fd; /* -1 once closed */
+  mp_os_handle handle;
+  int open;
 } writer;
 
 /* Read what the wait found. Returns 0 when the read is finished (data, the
@@ -38,12 +34,11 @@ static int finish_read(mp_loop *loop, reader *r, int cont) {
   lua_State *L = mp_loop_lua(loop);
   luaL_Buffer b;
   char *buf = luaL_buffinitsize(L, &b, READ_CHUNK);
-  ssize_t n = read(r->fd, buf, READ_CHUNK);
+  int n = pipe_os_read(r->handle, buf, READ_CHUNK);
   if (n < 0) {
-    int err = errno;
     lua_pop(L, 1); /* the buffer's placeholder */
-    if (err == EAGAIN || err == EWOULDBLOCK) return 1;
-    mp_cont_fail(loop, cont, mp_from_errno(err), "read");
+    if (n == MP_EAGAIN) return 1;
+    mp_cont_fail(loop, cont, n, "read");
     return 0;
   }
   if (n == 0) {
@@ -85,7 +80,7 @@ static int reader_read(lua_State *L) {
   return mp_cont_wait(L, r->cont);
 }
 
-/* reader:close(): a read in flight gets ECANCELED; the descriptor closes.
+/* reader:close(): a read in flight gets ECANCELED; the read end closes.
  * Idempotent; also __gc and __close. */
 static int reader_close(lua_State *L) {
   reader *r = luaL_checkudata(L, 1, READER_META);
@@ -102,45 +97,24 @@ static int reader_tostring(lua_State *L) {
   return 1;
 }
 
-/* write(2) that fails with EPIPE instead of raising SIGPIPE when the read
- * end is gone (pipes have no MSG_NOSIGNAL): SIGPIPE is blocked in this
- * thread for the call, and the one it raised taken back. Returns write's
- * result; errno as write left it. */
-static ssize_t write_nosignal(int fd, const void *buf, size_t len) {
-  sigset_t sigpipe, old;
-  sigemptyset(&sigpipe);
-  sigaddset(&sigpipe, SIGPIPE);
-  pthread_sigmask(SIG_BLOCK, &sigpipe, &old);
-  ssize_t n = write(fd, buf, len);
-  int err = errno;
-  if (n < 0 && err == EPIPE && !sigismember(&old, SIGPIPE)) {
-    static const struct timespec now = {0, 0};
-    sigtimedwait(&sigpipe, NULL, &now);
-  }
-  pthread_sigmask(SIG_SETMASK, &old, NULL);
-  errno = err;
-  return n;
-}
-
 /* writer:write(data) -> bytes written (maybe fewer, 0 when the pipe is
  * full), or nil, err, code (EPIPE once the reader has closed). */
 static int writer_write(lua_State *L) {
   writer *w = luaL_checkudata(L, 1, WRITER_META);
   size_t len;
   const char *data = luaL_checklstring(L, 2, &len);
-  if (w->fd < 0) return cmodule_fail(L, MP_ECLOSED, "write");
-  ssize_t n = write_nosignal(w->fd, data, len);
-  if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) n = 0;
-  if (n < 0) return cmodule_fail(L, mp_from_errno(errno), "write");
-  lua_pushinteger(L, (lua_Integer)n);
+  if (!w->open) return cmodule_fail(L, MP_ECLOSED, "write");
+  int n = pipe_os_write(w->handle, data, len);
+  if (n < 0) return cmodule_fail(L, n, "write");
+  lua_pushinteger(L, n);
   return 1;
 }
 
 /* writer:close(): the reader sees the end of file. Idempotent; __gc. */
 static int writer_close(lua_State *L) {
   writer *w = luaL_checkudata(L, 1, WRITER_META);
-  if (w->fd >= 0) close(w->fd);
-  w->fd = -1;
+  if (w->open) pipe_os_close(w->handle);
+  w->open = 0;
   return 0;
 }
 
@@ -153,19 +127,21 @@ int cmodule_pipe(lua_State *L) {
   r->wait_op.cb = wait_done;
   luaL_setmetatable(L, READER_META);
   writer *w = lua_newuserdatauv(L, sizeof *w, 0);
-  w->fd = -1;
+  w->open = 0;
   luaL_setmetatable(L, WRITER_META);
-  int fds[2];
-  if (pipe2(fds, O_CLOEXEC | O_NONBLOCK) < 0) return cmodule_fail(L, mp_from_errno(errno), "pipe");
-  int rc = mp_io_open(loop, &r->io, fds[0]);
+  mp_os_handle read_end, write_end;
+  int rc = pipe_os_open(&read_end, &write_end);
+  if (rc < 0) return cmodule_fail(L, rc, "pipe");
+  rc = mp_io_open(loop, &r->io, read_end);
   if (rc < 0) {
-    close(fds[0]);
-    close(fds[1]);
+    pipe_os_close(read_end);
+    pipe_os_close(write_end);
     return cmodule_fail(L, rc, "pipe");
   }
-  r->fd = fds[0];
+  r->handle = read_end;
   r->open = 1;
-  w->fd = fds[1];
+  w->handle = write_end;
+  w->open = 1;
   return 2;
 }
 
