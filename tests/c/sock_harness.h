@@ -1,9 +1,11 @@
-/* sock_harness.h: test_sock.c's harness for TCP ops on the port's reactor
- * (sock.h). The test's main thread opens the port, so it owns io_poll: it
- * polls, takes the completed ops off the reactor itself, and counts them;
- * every started op must come back exactly once. Traffic stays on
- * 127.0.0.1, and every wait has a deadline. Include it once per program:
- * the harness state below is the program's own. */
+/* sock_harness.h: test_sock.c's harness for TCP ops on the port (sock.h).
+ * The test's main thread opens the port and plays the loop: on Linux it
+ * owns io_poll, polls, and takes the completed ops off the reactor; on
+ * IOCP, which has no reactor, it waits on the port itself and runs each
+ * packet's op as the loop would. Either way it counts them: every started
+ * op must come back exactly once. Traffic stays on 127.0.0.1, and every
+ * wait has a deadline. Include it once per program: the harness state
+ * below is the program's own. */
 #ifndef MP_SOCK_HARNESS_H
 #define MP_SOCK_HARNESS_H
 
@@ -11,14 +13,12 @@
 #error "define _GNU_SOURCE before the first #include (sigprocmask under -std=c11)"
 #endif
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <signal.h>
 #include <stdatomic.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include "check.h"
+#include "platform/net.h"
 #include "port/reactor.h"
 
 /* An op the test starts. start() and take() keep the books: an op is in
@@ -43,33 +43,68 @@ static char scratch[64 * 1024]; /* the readers' shared receive buffer */
 
 enum { BIG = 8 << 20 }; /* more than loopback buffers hold for a peer that does not read */
 
+/* Every test op's callback: the books for its completion. */
+static inline void taken(mp_loop *loop, mp_op *op) {
+  (void)loop; /* the harness has none */
+  test_op *t = MP_CONTAINER_OF(op, test_op, op);
+  CHECK(t->in_flight); /* one start, one completion */
+  t->in_flight = 0;
+  t->completions++;
+  t->order = ++T.taken;
+  if (t->then) t->then(t);
+}
+
 static inline mp_op *start(test_op *t) {
   CHECK(!t->in_flight);
   t->in_flight = 1;
+  t->op.cb = taken;
   T.started++;
   return &t->op;
 }
 
-/* Take the ops the reactor has completed, without polling. */
+/* IOCP: run the packets that come within timeout_ms (the first wait;
+ * then without waiting until none is left), as the loop does: the op
+ * gets its key and bytes, then its callback runs, which for a kernel op
+ * is sock_iocp.c's (it finishes the op and calls taken). */
+static inline void run_packets(int64_t timeout_ms) {
+  mp_packet packets[MP_PORT_BATCH];
+  int n;
+  while ((n = T.b->wait(T.port, packets, MP_PORT_BATCH, timeout_ms)) > 0) {
+    for (int i = 0; i < n; i++) {
+      mp_op *op = packets[i].op;
+      op->key_ = packets[i].key;
+      op->bytes_ = packets[i].bytes;
+      op->cb(NULL, op);
+    }
+    timeout_ms = 0;
+  }
+  CHECK_EQ(n, 0);
+}
+
+/* Take the ops that have completed, without waiting: from the reactor's
+ * done list, or the packets already on the port. */
 static inline void take(void) {
+  if (!T.port->reactor) {
+    run_packets(0);
+    return;
+  }
   mp_op *tail, *op = mp__reactor_take(T.port->reactor, &tail);
   while (op) {
     mp_op *next = op->next_; /* then() may start the op again, which relinks it */
     CHECK(next || op == tail);
-    test_op *t = MP_CONTAINER_OF(op, test_op, op);
-    CHECK(t->in_flight); /* one start, one completion */
-    t->in_flight = 0;
-    t->completions++;
-    t->order = ++T.taken;
-    if (t->then) t->then(t);
+    op->cb(NULL, op);
     op = next;
   }
 }
 
 /* Poll, as the loop does: without waiting when completions are ready. */
 static inline void pump(int64_t timeout_ms) {
-  T.b->io_poll(T.port, T.port->reactor->done_head ? 0 : timeout_ms);
-  take();
+  if (T.port->reactor) {
+    T.b->io_poll(T.port, T.port->reactor->done_head ? 0 : timeout_ms);
+    take();
+  } else {
+    run_packets(timeout_ms);
+  }
 }
 
 /* Pump until cond holds; fail after ms milliseconds. */
@@ -91,6 +126,20 @@ static inline void pump_for(int ms) {
     pump(5);
 }
 
+/* Completions that need nothing from the network (a failure found at
+ * once, a cancel, a connection already queued): on a reactor they are in
+ * its done list when the call returns, so cond holds after take(); on
+ * IOCP each is a packet that the kernel may queue a moment later. */
+#define TAKE_UNTIL(cond)                                                                           \
+  do {                                                                                             \
+    if (T.port->reactor) {                                                                         \
+      take();                                                                                      \
+      CHECK(cond);                                                                                 \
+    } else {                                                                                       \
+      PUMP_UNTIL(cond, 5000);                                                                      \
+    }                                                                                              \
+  } while (0)
+
 /* t has come back n times in all, the last time with result res. */
 #define CHECK_DONE(t, n, res)                                                                      \
   do {                                                                                             \
@@ -109,17 +158,20 @@ static inline int is_uring(void) {
   return strcmp(T.b->name, "uring") == 0;
 }
 
-/* Open the port on this thread. SIGPIPE keeps its default action (it kills
- * the process): only MSG_NOSIGNAL may keep a dead peer from raising it. */
+/* Open the port on this thread. SIGPIPE, where there is one, keeps its
+ * default action (it kills the process): only MSG_NOSIGNAL may keep a
+ * dead peer from raising it. */
 static inline void open_port(void) {
   T.b = test_backend();
+  CHECK_EQ(mp__sock_startup(), 0);
   CHECK_EQ(T.b->open(&T.port), 0);
-  CHECK(T.port->reactor != NULL);
+#ifdef SIGPIPE
   signal(SIGPIPE, SIG_DFL);
   sigset_t pipe_set;
   sigemptyset(&pipe_set);
   sigaddset(&pipe_set, SIGPIPE);
   sigprocmask(SIG_UNBLOCK, &pipe_set, NULL);
+#endif
 }
 
 /* Every started op has come back, nothing more comes; close the port. */
@@ -166,7 +218,7 @@ static inline void close_sock(mp__sock *s) {
   mp__sock_close(s, start(&closed));
   PUMP_UNTIL(closed.completions == 1, 5000);
   CHECK_EQ(closed.op.result, 0);
-  CHECK_EQ(s->fd, -1);
+  CHECK(!mp__sock_is_open(s));
 }
 
 /* A connected pair on 127.0.0.1: client and the server side it reached. */
@@ -180,7 +232,7 @@ static inline void connect_pair(mp__sock *client, mp__sock *server) {
   PUMP_UNTIL(accepted.completions && connected.completions, 5000);
   CHECK_EQ(connected.op.result, 0);
   CHECK(accepted.op.result >= 0);
-  mp__sock_adopt(server, T.port, accepted.op.result);
+  mp__sock_adopt(server, T.port, mp__sock_accepted(&l, accepted.op.result));
   close_sock(&l);
 }
 
