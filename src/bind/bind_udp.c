@@ -5,7 +5,6 @@
  * callback's flags say so ({truncated = true}): the kernel has dropped the
  * rest either way, and the first part is often enough to answer or log.
  */
-#include <net/if.h>
 #include <stdlib.h>
 #include <string.h>
 

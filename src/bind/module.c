@@ -108,9 +108,7 @@ int luaopen_moonport_core(lua_State *L) {
 #if MP_HAS_FILES
   mp__bind_open_fs(L);
 #endif
-#if MP_HAS_UDP
   mp__bind_open_udp(L);
-#endif
   lua_pop(L, 1);
   lua_pushliteral(L, MOONPORT_VERSION);
   lua_setfield(L, -2, "version");

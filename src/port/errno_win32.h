@@ -76,6 +76,8 @@ static inline int mp__from_win_error(DWORD e) {
     return MP_ENOTCONN;
   case WSAESHUTDOWN:
     return MP_EPIPE;
+  case WSAEMSGSIZE:
+    return MP_EMSGSIZE;
   default:
     return MP_UNKNOWN;
   }

@@ -35,8 +35,9 @@ typedef SOCKET mp__sock_fd;
 /* Every op here is the kernel's until its packet comes (key: the mp__sock),
  * and sock_iocp.c runs first on the Lua thread: it finishes the op (result
  * from the OVERLAPPED, accept and connect contexts, the rest of a short
- * send), then calls the issuer's callback, kept here while the op is out.
- * fd is closed only once reader and writer are both NULL. */
+ * send, what a datagram socket's peek found), then calls the issuer's
+ * callback, kept here while the op is out. fd is closed only once reader
+ * and writer are both NULL. */
 typedef struct mp__sock {
   mp_port *port;
   SOCKET fd;                     /* MP__SOCK_NONE once closed */
@@ -48,8 +49,10 @@ typedef struct mp__sock {
   const char *send_buf;          /* the send in flight's bytes... */
   uint32_t send_len;             /* ...how many... */
   uint32_t send_done;            /* ...and how many have gone */
+  int32_t peek_error;            /* UDP: an ICMP error the peek took (dgram_iocp.c) */
   uint8_t closing;               /* mp__sock_close was called */
   uint8_t family;                /* AF_INET or AF_INET6 (AcceptEx's socket must match) */
+  uint8_t dgram;                 /* a UDP socket: its zero-byte read peeks */
   uint8_t reader_kind, writer_kind;
 } mp__sock;
 #else
@@ -149,12 +152,12 @@ void mp__sock_close(mp__sock *s, mp_op *op);
 /* Datagram sockets (UDP).
  *
  * Receiving has the TCP shape: the zero-byte read (mp__sock_wait_readable;
- * on IOCP a zero-byte WSARecvFrom) waits without pinning a buffer, then the
- * reader takes datagram after datagram with mp__sock_recvfrom into the
- * shared buffer until it says MP_EAGAIN. Sending is mp__sock_sendto, the
- * overlapped WSASendTo: one in flight per socket, like mp__sock_send.
- * Only sock_posix.c has them so far: sock_iocp.c does not, and mp.udp is
- * not built on Windows (src/platform/parts.h). */
+ * on IOCP a zero-byte WSARecv with MSG_PEEK, which leaves the datagram
+ * queued) waits without pinning a buffer, then the reader takes datagram
+ * after datagram with mp__sock_recvfrom into the shared buffer until it
+ * says MP_EAGAIN. Sending is mp__sock_sendto, the overlapped WSASendTo:
+ * one in flight per socket, like mp__sock_send. Linux: sock_posix.c;
+ * Windows: dgram_iocp.c (with the peek in sock_iocp.c). */
 
 /* One datagram to send: its bytes and where to (to == NULL on a connected
  * socket). The sender owns it and keeps it, bytes and address, valid until
@@ -183,7 +186,10 @@ int mp__sock_bind(mp__sock *s, const struct sockaddr *addr, socklen_t len, unsig
 /* Fix the peer of a datagram socket (connect has no handshake here: it
  * returns at once). From then on only its datagrams arrive, sendto may
  * leave out the address, and an ICMP "port unreachable" for a datagram
- * sent makes a later mp__sock_recvfrom or sendto fail with ECONNREFUSED. */
+ * sent makes a later mp__sock_recvfrom or sendto fail with ECONNREFUSED.
+ * A socket not connected never hears of ICMP errors (Linux reports them
+ * only to connected sockets; on Windows dgram_iocp.c turns the reports
+ * off until connect). */
 int mp__sock_connect_dgram(mp__sock *s, const struct sockaddr *addr, socklen_t len);
 /* Set a MP__DGRAM_… option; the socket's family picks IPv4's or IPv6's. */
 int mp__sock_set_dgram_opt(mp__sock *s, int option, int value);

@@ -1,9 +1,10 @@
-/* sock_iocp.c: TCP operations on Windows, the Winsock overlapped calls on
- * the completion port (see sock.h): AcceptEx, ConnectEx, WSASend and the
- * zero-byte WSARecv. Each op's packet comes back through the port's
- * workers to the Lua thread, where the op's callback is first one of ours
- * (reader_done, writer_done): it finishes what Winsock leaves to the
- * caller, then hands the op to its issuer. */
+/* sock_iocp.c: sockets on Windows, the Winsock overlapped calls on the
+ * completion port (see sock.h): AcceptEx, ConnectEx, WSASend and the
+ * zero-byte WSARecv, and the life of every socket, TCP or UDP (the
+ * datagram calls are in dgram_iocp.c). Each op's packet comes back through
+ * the port's workers to the Lua thread, where the op's callback is first
+ * one of ours (reader_done, writer_done): it finishes what Winsock leaves
+ * to the caller, then hands the op to its issuer. */
 #ifndef WIN32_LEAN_AND_MEAN
 #define WIN32_LEAN_AND_MEAN
 #endif
@@ -16,16 +17,22 @@
 
 #include "port/errno_win32.h"
 #include "port/port_iocp.h"
-#include "port/sock.h"
+#include "port/sock_iocp.h"
 
-enum { READ_ACCEPT = 1, READ_WAIT };
-enum { WRITE_SEND = 1, WRITE_CONNECT };
+enum { READ_ACCEPT = 1, READ_WAIT, READ_PEEK };
 
 /* AcceptEx writes both addresses, each in 16 bytes more than the largest. */
 #define ACCEPT_ADDR_LEN (sizeof(struct sockaddr_storage) + 16)
 
 static int wsa_error(void) {
   return mp__from_win_error((DWORD)WSAGetLastError());
+}
+
+int mp__iocp_sock_error(const mp__sock *s) {
+  DWORD e = (DWORD)WSAGetLastError();
+  if (s->dgram && e == WSAECONNRESET) return MP_ECONNREFUSED;
+  if (s->dgram && e == WSAENETRESET) return MP_EHOSTUNREACH;
+  return mp__from_win_error(e);
 }
 
 int mp__sock_startup(void) {
@@ -61,10 +68,9 @@ static LPFN_CONNECTEX get_connect_ex(SOCKET fd) {
   return fn;
 }
 
-/* Post op's completion with result: for ops that never reached the kernel
- * (DESIGN.md rule 6). The port refuses only while the loop is being
- * freed, when nothing is dispatched any more. */
-static void complete_later(mp__sock *s, mp_op *op, int result) {
+/* The port refuses the post only while the loop is being freed, when
+ * nothing is dispatched any more. */
+void mp__iocp_complete_later(mp__sock *s, mp_op *op, int result) {
   op->result = result;
   s->port->backend->post(s->port, op, 0, 0);
 }
@@ -144,13 +150,20 @@ static void take_back(mp__sock *s, mp_op **slot, mp_op_cb cb, int err) {
   mp_op *op = *slot;
   *slot = NULL;
   op->cb = cb;
-  complete_later(s, op, err);
+  mp__iocp_complete_later(s, op, err);
 }
 
-/* Whether an overlapped call started: it succeeded or is pending. Either
- * way its packet comes. */
-static int started(int failed) {
-  return !failed || WSAGetLastError() == WSA_IO_PENDING;
+/* Whether the overlapped call that was to start op (failed: it returned an
+ * error) queues op's packet: it succeeded or is pending, or it ended at
+ * once with an NT *warning* status, which Winsock reports as a failure
+ * but the I/O manager completes like a success, packet and all:
+ * STATUS_BUFFER_OVERFLOW (WSAEMSGSIZE), a datagram longer than the buffer
+ * (a receive, or under Wine also a send too big). An error status queues
+ * nothing and leaves the OVERLAPPED's status alone. Before anything else
+ * that may change WSAGetLastError. */
+static int started(const mp_op *op, int failed) {
+  if (!failed || WSAGetLastError() == WSA_IO_PENDING) return 1;
+  return (((const OVERLAPPED *)op)->Internal & 0xC0000000u) == 0x80000000u;
 }
 
 /* What the kernel did with op: the bytes it moved, or an MP_E… code. */
@@ -158,7 +171,7 @@ static int kernel_result(mp__sock *s, mp_op *op) {
   DWORD bytes, flags;
   if (WSAGetOverlappedResult(s->fd, (OVERLAPPED *)op, &bytes, FALSE, &flags))
     return bytes > INT32_MAX ? INT32_MAX : (int)bytes;
-  return wsa_error();
+  return mp__iocp_sock_error(s);
 }
 
 /* Once closing and the kernel holds no op of s: close the socket (if it
@@ -171,7 +184,7 @@ static void finish_close(mp__sock *s) {
   s->accept_buf = NULL;
   mp_op *op = s->close_op;
   s->close_op = NULL;
-  complete_later(s, op, 0);
+  mp__iocp_complete_later(s, op, 0);
 }
 
 /* Give op back to its issuer with result. s stays allocated during cb: a
@@ -188,7 +201,9 @@ static void reader_done(mp_loop *loop, mp_op *op) {
   mp__sock *s = (mp__sock *)op->key_;
   int result = kernel_result(s, op);
   s->reader = NULL;
-  if (s->reader_kind == READ_ACCEPT) {
+  if (s->reader_kind == READ_PEEK) {
+    result = mp__iocp_peek_result(s, result);
+  } else if (s->reader_kind == READ_ACCEPT) {
     /* Until this, the new socket knows nothing of its listener
      * (getpeername, shutdown fail). */
     if (result >= 0 && setsockopt(s->accepted, SOL_SOCKET, SO_UPDATE_ACCEPT_CONTEXT,
@@ -208,12 +223,12 @@ static void writer_done(mp_loop *loop, mp_op *op) {
   mp__sock *s = (mp__sock *)op->key_;
   int result = kernel_result(s, op);
   s->writer = NULL;
-  if (s->writer_kind == WRITE_CONNECT) {
+  if (s->writer_kind == MP__IOCP_WRITE_CONNECT) {
     /* Until this, the socket behaves as unconnected (getpeername, shutdown). */
     if (result >= 0 && setsockopt(s->fd, SOL_SOCKET, SO_UPDATE_CONNECT_CONTEXT, NULL, 0) != 0)
       result = wsa_error();
     if (result > 0) result = 0;
-  } else if (result >= 0) {
+  } else if (s->writer_kind == MP__IOCP_WRITE_SEND && result >= 0) {
     s->send_done += (uint32_t)result;
     if (s->send_done < s->send_len && !s->closing) {
       op->cb = s->writer_cb;
@@ -225,25 +240,34 @@ static void writer_done(mp_loop *loop, mp_op *op) {
   hand_back(loop, s, op, s->writer_cb, result);
 }
 
+void mp__iocp_writer_start(mp__sock *s, mp_op *op, int kind) {
+  s->writer_kind = (uint8_t)kind;
+  hand_to_kernel(op, &s->writer, &s->writer_cb, writer_done);
+}
+
+void mp__iocp_writer_called(mp__sock *s, int failed) {
+  if (!started(s->writer, failed)) take_back(s, &s->writer, s->writer_cb, mp__iocp_sock_error(s));
+}
+
 void mp__sock_accept(mp__sock *s, mp_op *op) {
   if (s->closing) {
-    complete_later(s, op, MP_ECANCELED);
+    mp__iocp_complete_later(s, op, MP_ECANCELED);
     return;
   }
   LPFN_ACCEPTEX accept_fn = get_accept_ex(s->fd);
   if (!accept_fn) {
-    complete_later(s, op, wsa_error());
+    mp__iocp_complete_later(s, op, wsa_error());
     return;
   }
   if (!s->accept_buf && !(s->accept_buf = malloc(2 * ACCEPT_ADDR_LEN))) {
-    complete_later(s, op, MP_ENOMEM);
+    mp__iocp_complete_later(s, op, MP_ENOMEM);
     return;
   }
   /* AcceptEx takes a socket made beforehand; out of sockets, this is where
    * it shows (WSAEMFILE, WSAENOBUFS). */
   s->accepted = WSASocketW(s->family, SOCK_STREAM, IPPROTO_TCP, NULL, 0, WSA_FLAG_OVERLAPPED);
   if (s->accepted == INVALID_SOCKET) {
-    complete_later(s, op, wsa_error());
+    mp__iocp_complete_later(s, op, wsa_error());
     return;
   }
   s->reader_kind = READ_ACCEPT;
@@ -252,7 +276,7 @@ void mp__sock_accept(mp__sock *s, mp_op *op) {
   /* No data with the connection (0): it completes on the handshake. */
   BOOL ok = accept_fn(s->fd, s->accepted, s->accept_buf, 0, ACCEPT_ADDR_LEN, ACCEPT_ADDR_LEN,
                       &bytes, (OVERLAPPED *)op);
-  if (!started(!ok)) {
+  if (!started(op, !ok)) {
     int err = wsa_error();
     closesocket(s->accepted);
     s->accepted = INVALID_SOCKET;
@@ -269,23 +293,32 @@ SOCKET mp__sock_accepted(mp__sock *listener, int result) {
 
 void mp__sock_wait_readable(mp__sock *s, mp_op *op) {
   if (s->closing) {
-    complete_later(s, op, MP_ECANCELED);
+    mp__iocp_complete_later(s, op, MP_ECANCELED);
     return;
   }
   /* No buffer: the read ends when data (or EOF, or an error) is there,
-   * and takes none of it. */
+   * and takes none of it. On a stream socket that is so. On a datagram
+   * socket, a zero-byte read *receives* the next datagram into no bytes,
+   * and the datagram is gone (WSAEMSGSIZE says so, too late): there the
+   * read only peeks (MSG_PEEK), and the datagram stays queued, whole, for
+   * mp__sock_recvfrom. (A read into a real buffer would lose nothing
+   * either, but would pin 64 KiB per idle socket, which the zero-byte read
+   * is there to avoid.) */
   static char none;
   WSABUF nothing = {.len = 0, .buf = &none};
-  DWORD flags = 0;
-  s->reader_kind = READ_WAIT;
+  DWORD flags = s->dgram ? MSG_PEEK : 0;
+  s->reader_kind = s->dgram ? READ_PEEK : READ_WAIT;
   hand_to_kernel(op, &s->reader, &s->reader_cb, reader_done);
-  if (!started(WSARecv(s->fd, &nothing, 1, NULL, &flags, (OVERLAPPED *)op, NULL) != 0))
-    take_back(s, &s->reader, s->reader_cb, wsa_error());
+  int failed = WSARecv(s->fd, &nothing, 1, NULL, &flags, (OVERLAPPED *)op, NULL) != 0;
+  if (!started(op, failed)) {
+    int err = mp__iocp_sock_error(s);
+    take_back(s, &s->reader, s->reader_cb, s->dgram ? mp__iocp_peek_result(s, err) : err);
+  }
 }
 
 void mp__sock_connect(mp__sock *s, mp_op *op, const struct sockaddr *addr, socklen_t len) {
   if (s->closing) {
-    complete_later(s, op, MP_ECANCELED);
+    mp__iocp_complete_later(s, op, MP_ECANCELED);
     return;
   }
   /* ConnectEx wants a bound socket: the wildcard address of the family
@@ -295,27 +328,23 @@ void mp__sock_connect(mp__sock *s, mp_op *op, const struct sockaddr *addr, sockl
   any.ss_family = addr->sa_family;
   LPFN_CONNECTEX connect_fn = get_connect_ex(s->fd);
   if (!connect_fn || bind(s->fd, (struct sockaddr *)&any, len) != 0) {
-    complete_later(s, op, wsa_error());
+    mp__iocp_complete_later(s, op, wsa_error());
     return;
   }
-  s->writer_kind = WRITE_CONNECT;
-  hand_to_kernel(op, &s->writer, &s->writer_cb, writer_done);
-  if (!started(!connect_fn(s->fd, addr, len, NULL, 0, NULL, (OVERLAPPED *)op)))
-    take_back(s, &s->writer, s->writer_cb, wsa_error());
+  mp__iocp_writer_start(s, op, MP__IOCP_WRITE_CONNECT);
+  mp__iocp_writer_called(s, !connect_fn(s->fd, addr, len, NULL, 0, NULL, (OVERLAPPED *)op));
 }
 
 /* Send what is left of the send in flight. */
 static void start_send(mp__sock *s, mp_op *op) {
   WSABUF rest = {.len = s->send_len - s->send_done, .buf = (char *)s->send_buf + s->send_done};
-  s->writer_kind = WRITE_SEND;
-  hand_to_kernel(op, &s->writer, &s->writer_cb, writer_done);
-  if (!started(WSASend(s->fd, &rest, 1, NULL, 0, (OVERLAPPED *)op, NULL) != 0))
-    take_back(s, &s->writer, s->writer_cb, wsa_error());
+  mp__iocp_writer_start(s, op, MP__IOCP_WRITE_SEND);
+  mp__iocp_writer_called(s, WSASend(s->fd, &rest, 1, NULL, 0, (OVERLAPPED *)op, NULL) != 0);
 }
 
 void mp__sock_send(mp__sock *s, mp_op *op, const char *buf, size_t len) {
   if (s->closing) {
-    complete_later(s, op, MP_ECANCELED);
+    mp__iocp_complete_later(s, op, MP_ECANCELED);
     return;
   }
   s->send_buf = buf;

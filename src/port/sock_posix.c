@@ -7,6 +7,7 @@
 #include <netinet/tcp.h>
 #include <unistd.h>
 
+#include "port/dgram_opts.h"
 #include "port/errno_posix.h"
 #include "port/reactor.h"
 
@@ -276,55 +277,14 @@ int mp__sock_connect_dgram(mp__sock *s, const struct sockaddr *addr, socklen_t l
   return connect(s->fd, addr, len) < 0 ? sys_error() : 0;
 }
 
-/* The socket's address family (SO_DOMAIN), or an error. */
-static int sock_family(mp__sock *s) {
+int mp__sock_family(mp__sock *s) {
   int family;
   socklen_t len = sizeof family;
   return getsockopt(s->fd, SOL_SOCKET, SO_DOMAIN, &family, &len) < 0 ? sys_error() : family;
 }
 
-int mp__sock_set_dgram_opt(mp__sock *s, int option, int value) {
-  int family = sock_family(s);
-  if (family < 0) return family;
-  int v6 = family == AF_INET6, level = v6 ? IPPROTO_IPV6 : IPPROTO_IP, name;
-  if (option == MP__DGRAM_BROADCAST) {
-    level = SOL_SOCKET;
-    name = SO_BROADCAST;
-  } else if (option == MP__DGRAM_MULTICAST_TTL) {
-    name = v6 ? IPV6_MULTICAST_HOPS : IP_MULTICAST_TTL;
-  } else {
-    name = v6 ? IPV6_MULTICAST_LOOP : IP_MULTICAST_LOOP;
-  }
-  return setsockopt(s->fd, level, name, &value, sizeof value) < 0 ? sys_error() : 0;
-}
-
-int mp__sock_membership(mp__sock *s, const struct sockaddr *group, const struct sockaddr *iface,
-                        int join) {
-  int rc;
-  if (group->sa_family == AF_INET6) {
-    struct ipv6_mreq m = {.ipv6mr_multiaddr = ((const struct sockaddr_in6 *)group)->sin6_addr};
-    if (iface) m.ipv6mr_interface = ((const struct sockaddr_in6 *)iface)->sin6_scope_id;
-    rc = setsockopt(s->fd, IPPROTO_IPV6, join ? IPV6_ADD_MEMBERSHIP : IPV6_DROP_MEMBERSHIP, &m,
-                    sizeof m);
-  } else {
-    struct ip_mreq m = {.imr_multiaddr = ((const struct sockaddr_in *)group)->sin_addr,
-                        .imr_interface.s_addr = htonl(INADDR_ANY)};
-    if (iface) m.imr_interface = ((const struct sockaddr_in *)iface)->sin_addr;
-    rc = setsockopt(s->fd, IPPROTO_IP, join ? IP_ADD_MEMBERSHIP : IP_DROP_MEMBERSHIP, &m, sizeof m);
-  }
-  return rc < 0 ? sys_error() : 0;
-}
-
-int mp__sock_set_multicast_if(mp__sock *s, const struct sockaddr *iface) {
-  int rc;
-  if (iface->sa_family == AF_INET6) {
-    unsigned index = ((const struct sockaddr_in6 *)iface)->sin6_scope_id;
-    rc = setsockopt(s->fd, IPPROTO_IPV6, IPV6_MULTICAST_IF, &index, sizeof index);
-  } else {
-    struct in_addr addr = ((const struct sockaddr_in *)iface)->sin_addr;
-    rc = setsockopt(s->fd, IPPROTO_IP, IP_MULTICAST_IF, &addr, sizeof addr);
-  }
-  return rc < 0 ? sys_error() : 0;
+int mp__sock_setsockopt(mp__sock *s, const mp__sockopt *o) {
+  return setsockopt(s->fd, o->level, o->name, &o->value, o->len) < 0 ? sys_error() : 0;
 }
 
 void mp__sock_sendto(mp__sock *s, mp_op *op, const mp__datagram *d) {

@@ -1,11 +1,9 @@
-/* sock_harness.h: test_sock.c's harness for TCP ops on the port (sock.h).
- * The test's main thread opens the port and plays the loop: on Linux it
- * owns io_poll, polls, and takes the completed ops off the reactor; on
- * IOCP, which has no reactor, it waits on the port itself and runs each
- * packet's op as the loop would. Either way it counts them: every started
- * op must come back exactly once. Traffic stays on 127.0.0.1, and every
- * wait has a deadline. Include it once per program: the harness state
- * below is the program's own. */
+/* sock_harness.h: test_sock.c's harness for TCP ops (sock.h) on every
+ * port, Linux's reactors and IOCP, on top of port_harness.h: connected
+ * pairs, readers and writers that park, and SIGPIPE (where there is one)
+ * left at its default, so that only MSG_NOSIGNAL can keep a dead peer
+ * from killing the test. Traffic stays on 127.0.0.1. Include it once per
+ * program. */
 #ifndef MP_SOCK_HARNESS_H
 #define MP_SOCK_HARNESS_H
 
@@ -17,113 +15,25 @@
 #include <stdatomic.h>
 #include <unistd.h>
 
-#include "check.h"
-#include "platform/net.h"
-#include "port/reactor.h"
-
-/* An op the test starts. start() and take() keep the books: an op is in
- * flight from its start until its completion is taken, a completion of an
- * op not in flight fails the test, and order says when it was taken. */
-typedef struct test_op {
-  mp_op op;
-  int in_flight;
-  int completions;                 /* taken since the test began */
-  int order;                       /* the last completion's place among all taken */
-  void (*then)(struct test_op *t); /* run once it is taken; may start it again */
-} test_op;
-
-/* The port under test and the books: T.started - T.taken ops are in flight. */
-static struct {
-  const mp_port_backend *b;
-  mp_port *port;
-  int started, taken;
-} T;
-
-static char scratch[64 * 1024]; /* the readers' shared receive buffer */
+#include "port_harness.h"
 
 enum { BIG = 8 << 20 }; /* more than loopback buffers hold for a peer that does not read */
 
-/* Every test op's callback: the books for its completion. */
-static inline void taken(mp_loop *loop, mp_op *op) {
-  (void)loop; /* the harness has none */
-  test_op *t = MP_CONTAINER_OF(op, test_op, op);
-  CHECK(t->in_flight); /* one start, one completion */
-  t->in_flight = 0;
-  t->completions++;
-  t->order = ++T.taken;
-  if (t->then) t->then(t);
+static inline int is_uring(void) {
+  return strcmp(T.b->name, "uring") == 0;
 }
 
-static inline mp_op *start(test_op *t) {
-  CHECK(!t->in_flight);
-  t->in_flight = 1;
-  t->op.cb = taken;
-  T.started++;
-  return &t->op;
-}
-
-/* IOCP: run the packets that come within timeout_ms (the first wait;
- * then without waiting until none is left), as the loop does: the op
- * gets its key and bytes, then its callback runs, which for a kernel op
- * is sock_iocp.c's (it finishes the op and calls taken). */
-static inline void run_packets(int64_t timeout_ms) {
-  mp_packet packets[MP_PORT_BATCH];
-  int n;
-  while ((n = T.b->wait(T.port, packets, MP_PORT_BATCH, timeout_ms)) > 0) {
-    for (int i = 0; i < n; i++) {
-      mp_op *op = packets[i].op;
-      op->key_ = packets[i].key;
-      op->bytes_ = packets[i].bytes;
-      op->cb(NULL, op);
-    }
-    timeout_ms = 0;
-  }
-  CHECK_EQ(n, 0);
-}
-
-/* Take the ops that have completed, without waiting: from the reactor's
- * done list, or the packets already on the port. */
-static inline void take(void) {
-  if (!T.port->reactor) {
-    run_packets(0);
-    return;
-  }
-  mp_op *tail, *op = mp__reactor_take(T.port->reactor, &tail);
-  while (op) {
-    mp_op *next = op->next_; /* then() may start the op again, which relinks it */
-    CHECK(next || op == tail);
-    op->cb(NULL, op);
-    op = next;
-  }
-}
-
-/* Poll, as the loop does: without waiting when completions are ready. */
-static inline void pump(int64_t timeout_ms) {
-  if (T.port->reactor) {
-    T.b->io_poll(T.port, T.port->reactor->done_head ? 0 : timeout_ms);
-    take();
-  } else {
-    run_packets(timeout_ms);
-  }
-}
-
-/* Pump until cond holds; fail after ms milliseconds. */
-#define PUMP_UNTIL(cond, ms)                                                                       \
-  do {                                                                                             \
-    uint64_t pump_deadline_ = mp__now_ns() + (uint64_t)(ms)*1000000u;                              \
-    while (!(cond)) {                                                                              \
-      if (mp__now_ns() > pump_deadline_) {                                                         \
-        fprintf(stderr, "%s:%d: timed out waiting for %s\n", __FILE__, __LINE__, #cond);           \
-        exit(1);                                                                                   \
-      }                                                                                            \
-      pump(10);                                                                                    \
-    }                                                                                              \
-  } while (0)
-
-static inline void pump_for(int ms) {
-  uint64_t until = mp__now_ns() + (uint64_t)ms * 1000000u;
-  while (mp__now_ns() < until)
-    pump(5);
+/* Open the port. SIGPIPE, where there is one, keeps its default action
+ * (it kills the process). */
+static inline void open_tcp_port(void) {
+  open_port();
+#ifdef SIGPIPE
+  signal(SIGPIPE, SIG_DFL);
+  sigset_t pipe_set;
+  sigemptyset(&pipe_set);
+  sigaddset(&pipe_set, SIGPIPE);
+  sigprocmask(SIG_UNBLOCK, &pipe_set, NULL);
+#endif
 }
 
 /* Completions that need nothing from the network (a failure found at
@@ -139,48 +49,6 @@ static inline void pump_for(int ms) {
       PUMP_UNTIL(cond, 5000);                                                                      \
     }                                                                                              \
   } while (0)
-
-/* t has come back n times in all, the last time with result res. */
-#define CHECK_DONE(t, n, res)                                                                      \
-  do {                                                                                             \
-    CHECK_EQ((t).completions, n);                                                                  \
-    CHECK_EQ((t).op.result, res);                                                                  \
-  } while (0)
-
-/* Nothing completes for ms milliseconds. */
-static inline void expect_quiet(int ms) {
-  int taken = T.taken;
-  pump_for(ms);
-  CHECK_EQ(T.taken, taken);
-}
-
-static inline int is_uring(void) {
-  return strcmp(T.b->name, "uring") == 0;
-}
-
-/* Open the port on this thread. SIGPIPE, where there is one, keeps its
- * default action (it kills the process): only MSG_NOSIGNAL may keep a
- * dead peer from raising it. */
-static inline void open_port(void) {
-  T.b = test_backend();
-  CHECK_EQ(mp__sock_startup(), 0);
-  CHECK_EQ(T.b->open(&T.port), 0);
-#ifdef SIGPIPE
-  signal(SIGPIPE, SIG_DFL);
-  sigset_t pipe_set;
-  sigemptyset(&pipe_set);
-  sigaddset(&pipe_set, SIGPIPE);
-  sigprocmask(SIG_UNBLOCK, &pipe_set, NULL);
-#endif
-}
-
-/* Every started op has come back, nothing more comes; close the port. */
-static inline void close_port(void) {
-  pump_for(30);
-  CHECK_EQ(T.taken, T.started);
-  T.b->shutdown(T.port);
-  T.b->close(T.port);
-}
 
 static inline struct sockaddr_in address_of(mp__sock *s, int peer) {
   struct sockaddr_storage ss;
@@ -211,14 +79,6 @@ static inline void listen_any(mp__sock *l, struct sockaddr_in *addr) {
 static inline void open_connect(mp__sock *s, test_op *t, const struct sockaddr_in *addr) {
   CHECK_EQ(mp__sock_open(s, T.port, AF_INET), 0);
   mp__sock_connect(s, start(t), (const struct sockaddr *)addr, sizeof *addr);
-}
-
-static inline void close_sock(mp__sock *s) {
-  test_op closed = {0};
-  mp__sock_close(s, start(&closed));
-  PUMP_UNTIL(closed.completions == 1, 5000);
-  CHECK_EQ(closed.op.result, 0);
-  CHECK(!mp__sock_is_open(s));
 }
 
 /* A connected pair on 127.0.0.1: client and the server side it reached. */

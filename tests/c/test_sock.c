@@ -47,7 +47,7 @@ static const char *pattern(void) {
 /* Listen, then connect and accept in both orders; the two ends agree on
  * who is where. */
 static void accept_connect(void) {
-  open_port();
+  open_tcp_port();
   mp__sock l, client[2], server[2];
   struct sockaddr_in addr;
   listen_any(&l, &addr);
@@ -159,7 +159,7 @@ static void on_sent(test_op *t) {
 /* 1 MiB in sends of many sizes arrives complete and in order; a send to a
  * peer that does not read parks, and completes once the peer reads. */
 static void send_recv_order(void) {
-  open_port();
+  open_tcp_port();
   mp__sock a, b;
   static reader r;
   static writer w;
@@ -218,7 +218,7 @@ static void send_recv_order(void) {
 /* One start, one completion: for errors found at once, errors found later,
  * cancels, cancels that race readiness, and closes of busy sockets. */
 static void exactly_one_completion(void) {
-  open_port();
+  open_tcp_port();
   mp__sock l, c, a, b;
   struct sockaddr_in addr;
 
@@ -401,7 +401,7 @@ static int sent_after_reset(int rc) {
 /* Peer shutdown: EOF. Peer gone with data unread: a reset, as errors of
  * the calls and ops, never as SIGPIPE. */
 static void eof_and_reset(void) {
-  open_port();
+  open_tcp_port();
   mp__sock a, b;
   char got[64];
   size_t n;
@@ -527,7 +527,7 @@ static void close_and_free(owned_sock *o) {
 /* Closing a socket with polls in flight: the close completes only after
  * the kernel has given them back, so the socket can be freed right there. */
 static void close_frees_after_kernel(void) {
-  open_port();
+  open_tcp_port();
   mp__sock peer;
   test_op wait = {0}, send = {0};
 
@@ -622,7 +622,7 @@ static void waker_main(void *arg) {
 }
 
 static void wake(void) {
-  open_port();
+  open_tcp_port();
   if (!T.port->reactor)
     SKIP_ON_WINDOWS("IOCP has no reactor, so no io_poll or io_wake: its kernel completions come "
                     "through the port's wait (test_port)");
@@ -663,7 +663,7 @@ static int lowest_free_fd(int fd) {
 /* Out of descriptors: accept completes with MP_EMFILE (once, without a
  * busy loop), and accepts again once descriptors are free. */
 static void emfile_accept(void) {
-  open_port();
+  open_tcp_port();
   mp__sock l, c1, c2, s1, s2, extra;
   struct sockaddr_in addr;
   test_op accepted = {0}, connected = {0};
@@ -745,7 +745,7 @@ static void many_parked(void) {
     CHECK_EQ(setrlimit(RLIMIT_NOFILE, &lim), 0);
   }
 #endif
-  open_port();
+  open_tcp_port();
   static mp__sock client[N], server[N];
   static test_op connected[N], accepted[N], client_wait[N], server_wait[N], closed[2 * N];
   mp__sock l;

@@ -1,22 +1,19 @@
-/* test_udp.c: the datagram ops of sock.h (UDP) on the port's reactor, on
- * the backend MOONPORT_BACKEND names, driven by hand through
- * sock_harness.h. Traffic stays on 127.0.0.1 and ::1. */
-#define _GNU_SOURCE /* sigprocmask in sock_harness.h */
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-
-#include "sock_harness.h"
+/* test_udp.c: the datagram ops of sock.h (UDP) on the port, on the
+ * backend MOONPORT_BACKEND names (uring, epoll, iocp), driven by hand
+ * through port_harness.h. Traffic stays on 127.0.0.1 and ::1. */
+#include "port_harness.h"
 
 /* A UDP socket bound to the loopback address of family, on a port the
  * kernel picks; its address goes to addr. Returns 0, or the bind's error
  * (IPv6 loopback may be missing). */
 static int bind_loopback(mp__sock *s, int family, struct sockaddr_storage *addr) {
   CHECK_EQ(mp__sock_open_dgram(s, T.port, family), 0);
-  struct sockaddr_storage any = {.ss_family = (sa_family_t)family};
+  struct sockaddr_storage any;
+  memset(&any, 0, sizeof any);
+  any.ss_family = family;
   socklen_t len = sizeof(struct sockaddr_in);
   if (family == AF_INET6) {
-    ((struct sockaddr_in6 *)&any)->sin6_addr = in6addr_loopback;
+    ((struct sockaddr_in6 *)&any)->sin6_addr.s6_addr[15] = 1; /* ::1 */
     len = sizeof(struct sockaddr_in6);
   } else {
     ((struct sockaddr_in *)&any)->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
@@ -177,8 +174,10 @@ static void options_and_close(void) {
   if (rc == 0) {
     CHECK_EQ(mp__sock_set_multicast_if(&a, (struct sockaddr *)&lo), 0);
     CHECK_EQ(mp__sock_membership(&a, (struct sockaddr *)&group, (struct sockaddr *)&lo, 0), 0);
-    CHECK_EQ(mp__sock_membership(&a, (struct sockaddr *)&group, (struct sockaddr *)&lo, 0),
-             MP_EADDRNOTAVAIL);
+    /* Leaving again fails: EADDRNOTAVAIL on Linux. Wine passes Linux's
+     * EADDRNOTAVAIL on as STATUS_INVALID_PARAMETER, which is EINVAL. */
+    rc = mp__sock_membership(&a, (struct sockaddr *)&group, (struct sockaddr *)&lo, 0);
+    CHECK(rc == MP_EADDRNOTAVAIL || (strcmp(T.b->name, "iocp") == 0 && rc == MP_EINVAL));
   } else {
     fprintf(stderr, "note: no multicast membership on loopback here (%s)\n", mp_err_name(rc));
   }

@@ -201,7 +201,6 @@ end
 -- UDP: a datagram to a name waits its turn in the send queue while the
 -- name resolves, so datagrams to names and to numbers keep their order.
 function TestDns:test_udp_send_to_names_in_order()
-  H.skip_on_windows("UDP/files on IOCP not yet written")
   local sc = T.scope(GUARD_MS)
   local a = U.bound(sc)
   local b, _, port = U.bound(sc)
@@ -228,7 +227,6 @@ end
 -- A name that does not resolve fails its own datagram, with the resolver's
 -- error; the queue goes on with the next one.
 function TestDns:test_udp_send_to_unresolvable_name()
-  H.skip_on_windows("UDP/files on IOCP not yet written")
   local sc = T.scope(GUARD_MS)
   local a = U.bound(sc)
   local b, _, port = U.bound(sc)
@@ -248,7 +246,6 @@ function TestDns:test_udp_send_to_unresolvable_name()
 end
 
 function TestDns:test_udp_connect_to_localhost()
-  H.skip_on_windows("UDP/files on IOCP not yet written")
   local sc = T.scope(GUARD_MS)
   local a = U.bound(sc)
   local b, _, port = U.bound(sc)
@@ -265,7 +262,6 @@ function TestDns:test_udp_connect_to_localhost()
 end
 
 function TestDns:test_udp_connect_coroutine_form()
-  H.skip_on_windows("UDP/files on IOCP not yet written")
   local sc = T.scope(GUARD_MS)
   local a = U.bound(sc)
   local b, _, port = U.bound(sc)
@@ -288,7 +284,6 @@ end
 
 -- Closed while names resolve: each callback comes once, with ECANCELED.
 function TestDns:test_udp_close_during_resolve()
-  H.skip_on_windows("UDP/files on IOCP not yet written")
   for _ = 1, 10 do
     local a = U.bound()
     a:send("x", "localhost", 9, H.expect(function(err, code)
@@ -308,7 +303,6 @@ function TestDns:test_udp_close_during_resolve()
 end
 
 function TestDns:test_udp_bad_host_raises()
-  H.skip_on_windows("UDP/files on IOCP not yet written")
   local a = U.bound()
   H.assert_arg_error(2, "send", "host is empty", function() return a:send("x", "", 9) end)
   H.assert_arg_error(2, "send", "NUL", function() return a:send("x", "a\0b", 9, T.noop) end)
@@ -326,7 +320,6 @@ end
 -- threads finish them and nothing is left behind (ASan's leak check runs
 -- in the child of a sanitized build).
 function TestDns:test_state_closes_during_resolve()
-  H.skip_on_windows("UDP/files on IOCP not yet written")
   local ok, how, code, output = T.run_child([[
     local mp = require "moonport"
     for i = 1, 20 do

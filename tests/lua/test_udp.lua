@@ -5,7 +5,6 @@
 local lu = require "luaunit"
 local mp = require "moonport"
 local H = require "helper"
-H.skip_file_on_windows("UDP/files on IOCP not yet written")
 local T = require "tcp_helper"
 local U = require "udp_helper"
 
@@ -276,8 +275,6 @@ function TestUdp.test_multicast_join_leave()
     lu.skip("cannot join a multicast group on loopback here: " .. err)
   end
   lu.assertTrue(a:leave_group("239.255.77.78", U.HOST))
-  -- Leaving a group not joined is the kernel's EADDRNOTAVAIL.
-  T.assert_fail("EADDRNOTAVAIL", a:leave_group("239.255.77.78", U.HOST))
   lu.assertTrue(a:join_group("239.255.77.79"))
   lu.assertTrue(a:leave_group("239.255.77.79"))
   H.assert_arg_error(1, "join_group", "numeric IPv4 or IPv6", function()
@@ -288,7 +285,9 @@ function TestUdp.test_multicast_join_leave()
   end)
   if U.has_ipv6() then
     local six = U.bound(sc, "::")
-    local ok6, err6 = six:join_group("ff02::1:3", "lo")
+    -- Interfaces by name are the system's names: "lo" on Linux; Windows
+    -- has names like "loopback_0", and index 1 is loopback on both.
+    local ok6, err6 = six:join_group("ff02::1:3", H.windows and 1 or "lo")
     if ok6 then
       lu.assertTrue(six:leave_group("ff02::1:3", 1))
     else
@@ -300,6 +299,20 @@ function TestUdp.test_multicast_join_leave()
   end
   sc.done()
   sc.run()
+end
+
+-- Leaving a group not joined is the kernel's EADDRNOTAVAIL.
+function TestUdp.test_leave_not_joined()
+  H.skip_on_wine("Wine passes Linux's EADDRNOTAVAIL on as STATUS_INVALID_PARAMETER (EINVAL)")
+  local a = U.bound(nil, "0.0.0.0")
+  local ok, err = a:join_group("239.255.77.78", U.HOST)
+  if not ok then
+    a:close()
+    lu.skip("cannot join a multicast group on loopback here: " .. err)
+  end
+  lu.assertTrue(a:leave_group("239.255.77.78", U.HOST))
+  T.assert_fail("EADDRNOTAVAIL", a:leave_group("239.255.77.78", U.HOST))
+  a:close()
 end
 
 function TestUdp.test_reuseaddr()
@@ -378,6 +391,15 @@ local function bind(...)
   end
 end
 
+-- An IPv6 destination for an IPv4 socket: the kernel's EAFNOSUPPORT, as
+-- send's own result.
+function TestUdp.test_send_wrong_family()
+  H.skip_on_wine("Wine passes Linux's EAFNOSUPPORT on as STATUS_NOT_SUPPORTED (ENOSYS)")
+  local a = U.bound()
+  T.assert_fail("EAFNOSUPPORT", a:send("x", U.HOST6, 9))
+  a:close()
+end
+
 function TestUdp.test_bad_input()
   local a = U.bound()
   -- bind takes addresses and localhost; send and connect resolve names
@@ -386,7 +408,6 @@ function TestUdp.test_bad_input()
   T.assert_fail("EAI_NONAME", mp.udp.bind("256.1.1.1", 0))
   -- Without a callback, what the kernel refuses at once is send's result.
   T.assert_fail("EINVAL", a:send("x", U.HOST, 0))
-  T.assert_fail("EAFNOSUPPORT", a:send("x", U.HOST6, 9))
   T.assert_fail("ENOTCONN", a:send("x")) -- no address and no peer
   T.assert_fail("ENOTCONN", a:send("x", nil, nil, T.noop))
   H.assert_arg_error(2, "bind", "port must be 0-65535", bind(U.HOST, 65536))

@@ -4,7 +4,6 @@
 local lu = require "luaunit"
 local mp = require "moonport"
 local H = require "helper"
-H.skip_file_on_windows("UDP/files on IOCP not yet written")
 local T = require "tcp_helper"
 local U = require "udp_helper"
 
@@ -56,6 +55,9 @@ function TestUdpCoro.test_truncated_flag()
 end
 
 function TestUdpCoro.test_connected_refused()
+  -- The ICMP error comes before the receive starts: Linux keeps it for the
+  -- next receive, Wine loses it (that receive would block).
+  H.skip_on_wine("Wine loses a connected UDP socket's ICMP error that comes while no receive waits")
   local sc = T.scope(5000)
   local a = U.bound(sc)
   lu.assertTrue(a:connect(U.HOST, U.free_port()))
