@@ -78,6 +78,11 @@ core_fs.coroutine_form({
       return core_fs.mkdir(path, mode, cb)
     end)
   end,
+  rmdir = function(path)
+    return wait("mp.fs.rmdir", 4, function(cb)
+      return core_fs.rmdir(path, cb)
+    end)
+  end,
   scandir = function(path)
     return wait("mp.fs.scandir", 4, function(cb)
       return core_fs.scandir(path, cb)

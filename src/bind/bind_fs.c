@@ -6,10 +6,19 @@
 
 #include "bind/bind_fs.h"
 
-enum { CALL_OPEN, CALL_STAT, CALL_FSTAT, CALL_UNLINK, CALL_RENAME, CALL_MKDIR, CALL_SCANDIR };
+enum {
+  CALL_OPEN,
+  CALL_STAT,
+  CALL_FSTAT,
+  CALL_UNLINK,
+  CALL_RENAME,
+  CALL_MKDIR,
+  CALL_RMDIR,
+  CALL_SCANDIR
+};
 
-static const char *const call_names[] = {"open",   "stat",  "stat",   "unlink",
-                                         "rename", "mkdir", "scandir"};
+static const char *const call_names[] = {"open",   "stat",  "stat",  "unlink",
+                                         "rename", "mkdir", "rmdir", "scandir"};
 
 /* One call in flight. Its work thread reads the arguments and writes the
  * result fields; the Lua thread touches it again only in done(). */
@@ -124,6 +133,9 @@ static void run_call(mp_work *work) {
   case CALL_MKDIR:
     rc = mp__fs_mkdir(c->path, c->mode);
     break;
+  case CALL_RMDIR:
+    rc = mp__fs_rmdir(c->path);
+    break;
   default:
     rc = mp__fs_scandir(c->path, &c->dir);
     break;
@@ -158,7 +170,6 @@ static void push_dir(lua_State *L, const mp__fs_dir *dir) {
 
 /* The Lua thread's part: push what the call gives and call back. */
 static void call_done(mp_loop *loop, mp_op *op) {
-  (void)loop;
   mp__fs_call *c = MP_CONTAINER_OF(op, mp__fs_call, work.op);
   mp__bind *b = c->b;
   lua_State *L = b->L;
@@ -169,6 +180,8 @@ static void call_done(mp_loop *loop, mp_op *op) {
   mp__fs_file *file = c->file;
   /* As with reads: a file closed meanwhile hears ECANCELED. */
   if (c->kind == CALL_FSTAT && file->closed) result = MP_ECANCELED;
+  if (c->kind == CALL_OPEN && result == 0 && (result = mp__file_attach(loop, c->fd)) < 0)
+    (void)mp__fs_close(c->fd); /* no op could ever complete on it */
   if (c->kind == CALL_OPEN && result < 0) free(file);
   if (result < 0) {
     mp__fs_call_failed(b, result, call_names[c->kind], c->path);
@@ -208,7 +221,7 @@ static mp__fs_call *call_new(lua_State *L, int kind, const char *path, const cha
   }
   c->kind = kind;
   c->b = mp__bind_get(L);
-  c->fd = -1;
+  c->fd = MP__FD_NONE;
   return c;
 }
 
@@ -329,6 +342,12 @@ static int fs_mkdir(lua_State *L) {
   return path_call(L, CALL_MKDIR, 1);
 }
 
+/* mp.fs.rmdir(path, cb): cb(err, true); the directory must be empty. */
+static int fs_rmdir(lua_State *L) {
+  MP__FS_COROUTINE_FORM(L, "rmdir");
+  return path_call(L, CALL_RMDIR, 1);
+}
+
 /* mp.fs.scandir(path, cb): cb(err, {{name = ..., type = ...}, ...}), in
  * the directory's order, without "." and "..". */
 static int fs_scandir(lua_State *L) {
@@ -356,7 +375,7 @@ void mp__fs_free_all(mp__bind *b) {
     call_unlink(c);
     if (c->kind == CALL_OPEN) {
       /* Opened after all, with nobody left to hear of it. */
-      if (c->work.op.result == 0 && c->fd >= 0) (void)mp__fs_close(c->fd);
+      if (c->work.op.result == 0 && c->fd != MP__FD_NONE) (void)mp__fs_close(c->fd);
       free(c->file);
     }
     mp__fs_dir_free(&c->dir);
@@ -371,6 +390,7 @@ void mp__bind_open_fs(lua_State *L) {
                                    {"unlink", fs_unlink},
                                    {"rename", fs_rename},
                                    {"mkdir", fs_mkdir},
+                                   {"rmdir", fs_rmdir},
                                    {"scandir", fs_scandir},
                                    {"coroutine_form", set_coroutine_form},
                                    {NULL, NULL}};

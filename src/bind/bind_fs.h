@@ -19,7 +19,7 @@
 typedef struct mp__fs_io mp__fs_io;
 typedef struct mp__fs_buf mp__fs_buf;
 
-/* Invariants: fd >= 0 until closed and idle; ios lists the ops in flight
+/* Invariants: fd is open (not MP__FD_NONE) until closed and idle; ios lists the ops in flight
  * (inflight of them, plus stats on work threads); self_ref is set exactly
  * while inflight > 0 and the userdata lives. */
 typedef struct mp__fs_file {

@@ -63,7 +63,7 @@ mp__fs_file *mp__fs_file_new(lua_State *L, const char *path) {
   mp__fs_file *f = calloc(1, sizeof *f + path_len + 1);
   if (!f) luaL_error(L, "moonport: out of memory");
   memcpy(f->path, path, path_len + 1);
-  f->fd = -1;
+  f->fd = MP__FD_NONE;
   f->self_ref = LUA_NOREF;
   return f;
 }
@@ -98,9 +98,9 @@ static void file_free(mp__fs_file *f) {
 
 /* Close the descriptor once closed and nothing is in flight. */
 static void close_if_idle(mp__fs_file *f) {
-  if (f->closed && f->inflight == 0 && f->fd >= 0) {
+  if (f->closed && f->inflight == 0 && f->fd != MP__FD_NONE) {
     (void)mp__fs_close(f->fd); /* nothing is left to tell about a failure */
-    f->fd = -1;
+    f->fd = MP__FD_NONE;
   }
 }
 
@@ -362,7 +362,7 @@ void mp__fs_free_files(mp__bind *b) {
       free(io->buf);
       free(io);
     }
-    if (f->fd >= 0) (void)mp__fs_close(f->fd);
+    if (f->fd != MP__FD_NONE) (void)mp__fs_close(f->fd);
     file_free(f);
   }
   while (b->fs_bufs) {

@@ -3,7 +3,6 @@
 #include <string.h>
 
 #include "bind/bind.h"
-#include "platform/parts.h"
 
 /* Registry key of the loop context: the address of this variable. */
 static const char loop_key = 0;
@@ -55,9 +54,7 @@ static int loop_gc(lua_State *L) {
     mp__loop_free(b->loop);
     mp__bind_free_signals(b);
     b->loop = NULL;
-#if MP_HAS_FILES
     mp__fs_free_all(b);
-#endif
   }
   return 0;
 }
@@ -105,9 +102,7 @@ int luaopen_moonport_core(lua_State *L) {
   mp__bind_open_dns(L);
   mp__bind_open_signal(L);
   mp__bind_open_tcp(L);
-#if MP_HAS_FILES
   mp__bind_open_fs(L);
-#endif
   mp__bind_open_udp(L);
   lua_pop(L, 1);
   lua_pushliteral(L, MOONPORT_VERSION);

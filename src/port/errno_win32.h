@@ -33,11 +33,50 @@ static inline int mp__from_win_error(DWORD e) {
   case WSAEMFILE:
     return MP_EMFILE;
   case ERROR_ACCESS_DENIED:
-    return MP_EPERM;
   case WSAEACCES:
     return MP_EACCES;
+  case ERROR_PRIVILEGE_NOT_HELD:
+    return MP_EPERM;
   case ERROR_BUSY:
+  case ERROR_SHARING_VIOLATION: /* another handle does not share the access asked for */
+  case ERROR_LOCK_VIOLATION:
     return MP_EBUSY;
+  case ERROR_FILE_NOT_FOUND:
+  case ERROR_PATH_NOT_FOUND:
+  case ERROR_INVALID_DRIVE:
+  case ERROR_BAD_NETPATH:
+  case ERROR_BAD_NET_NAME:
+    return MP_ENOENT;
+  case ERROR_FILE_EXISTS:
+  case ERROR_ALREADY_EXISTS:
+    return MP_EEXIST;
+  case ERROR_DIRECTORY: /* the directory name is invalid: a file is in the way */
+    return MP_ENOTDIR;
+  case ERROR_DIR_NOT_EMPTY:
+    return MP_ENOTEMPTY;
+  case ERROR_WRITE_PROTECT:
+    return MP_EROFS;
+  case ERROR_DISK_FULL:
+  case ERROR_HANDLE_DISK_FULL:
+    return MP_ENOSPC;
+  case ERROR_FILE_TOO_LARGE:
+    return MP_EFBIG;
+  case ERROR_FILENAME_EXCED_RANGE:
+  case ERROR_BUFFER_OVERFLOW:
+    return MP_ENAMETOOLONG;
+  case ERROR_CANT_RESOLVE_FILENAME: /* a loop of symbolic links */
+    return MP_ELOOP;
+  case ERROR_NOT_SAME_DEVICE:
+    return MP_EXDEV;
+  case ERROR_NEGATIVE_SEEK:
+  case ERROR_INVALID_NAME:
+  case ERROR_NO_UNICODE_TRANSLATION:
+    return MP_EINVAL;
+  case ERROR_CRC:
+  case ERROR_IO_DEVICE:
+  case ERROR_READ_FAULT:
+  case ERROR_WRITE_FAULT:
+    return MP_EIO;
   case ERROR_CALL_NOT_IMPLEMENTED:
   case ERROR_NOT_SUPPORTED:
   case WSAEOPNOTSUPP:

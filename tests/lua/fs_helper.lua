@@ -1,6 +1,8 @@
 -- fs_helper.lua: what the mp.fs tests share on top of helper.lua: a test
 -- class that works in a fresh temporary directory (removed after each
--- test) and collects the errors raised in callbacks, and small tools.
+-- test) and collects the errors raised in callbacks, and small tools. The
+-- directory is made and removed with commands of the system's own shell
+-- (sh on Linux, cmd on Windows), not with the mp.fs under test.
 local lu = require "luaunit"
 local H = require "helper"
 
@@ -10,6 +12,33 @@ local F = {}
 F.dir = nil
 local errors
 
+-- path quoted for the shell; cmd wants backslashes (a slash starts an option).
+local function quoted(path)
+  if H.windows then
+    return '"' .. path:gsub("/", "\\") .. '"'
+  end
+  return "'" .. path .. "'"
+end
+
+-- Make a directory with the shell (outside the loop, unlike mp.fs.mkdir).
+function F.mkdir(path)
+  assert(os.execute((H.windows and "mkdir " or "mkdir -m 700 ") .. quoted(path)))
+end
+
+-- Remove a directory and everything in it. On Windows read-only files
+-- lose that attribute first: rmdir would leave them behind.
+local function remove_tree(path)
+  if H.windows then
+    os.execute("attrib -r /s /d " .. quoted(path .. "/*") .. " >NUL 2>NUL")
+    assert(os.execute("rmdir /s /q " .. quoted(path)))
+  else
+    assert(os.execute("rm -rf " .. quoted(path)))
+  end
+end
+
+-- The directory temporary files go in: TMPDIR, else TEMP (Windows), else /tmp.
+local temp_base = os.getenv("TMPDIR") or os.getenv("TEMP") or "/tmp"
+
 -- A test class: setUp makes F.dir, tearDown runs the loop to idle (as
 -- helper.lua does), checks that no callback raised, and removes F.dir.
 function F.class()
@@ -17,14 +46,18 @@ function F.class()
   function class.setUp()
     H.setUp()
     errors = H.capture_errors()
-    local path = os.tmpname() -- a fresh name of our own, made into a directory
-    os.remove(path)
-    assert(os.execute("mkdir -m 700 '" .. path .. "'"))
-    F.dir = path
+    -- A name no other process has: os.tmpname's (mkstemp's on POSIX, which
+    -- also makes the file; on Windows the process id and a counter). The
+    -- random generator would not do: two test files started in the same
+    -- second under Wine, with the same addresses, get the same seed.
+    local unique = os.tmpname()
+    os.remove(unique)
+    F.dir = temp_base .. "/mp_fs" .. unique:gsub("[^%w]", "_")
+    F.mkdir(F.dir)
   end
   function class.tearDown()
     local ok, err = pcall(H.tearDown)
-    assert(os.execute("rm -rf '" .. F.dir .. "'"))
+    remove_tree(F.dir)
     if not ok then
       error(err, 0)
     end
@@ -83,8 +116,14 @@ function F.assert_failed(code, what, err, value, name)
   lu.assertStrMatches(err, code .. ": " .. what .. " '.*': .+")
 end
 
--- A path that even root may not open for writing (EACCES), or nil.
+-- A path that even root may not open for writing (EACCES), or nil. On
+-- Windows: a file with the read-only attribute.
 function F.denied_path()
+  if H.windows then
+    local path = F.make("denied", "x")
+    assert(os.execute("attrib +r " .. quoted(path)))
+    return path
+  end
   local candidates = { "/sys/kernel/notes", "/proc/1/environ" }
   local ok, is_root = pcall(function()
     local p = io.popen("id -u")
