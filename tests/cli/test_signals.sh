@@ -186,12 +186,13 @@ else
 fi
 
 # Started with SIGINT ignored (a background job without job control), the
-# runner leaves it ignored: SIGTERM still ends it. Wine gives a Windows
-# program its own SIGINT handler whatever it inherited (its SigIgn in
-# /proc/PID/status lacks SIGINT, and a SIGINT ends it as Ctrl+C).
+# runner leaves it ignored: SIGTERM still ends it. An ignored signal is
+# POSIX's; Wine gives a Windows program its own SIGINT handler whatever it
+# inherited (its SigIgn in /proc/PID/status lacks SIGINT, and a SIGINT ends
+# it as Ctrl+C).
 set +m
 if skip_on_wine "an inherited ignored SIGINT stays ignored" \
-  "Wine does not pass an ignored SIGINT on as an ignored Ctrl+C, and Windows has no SIGTERM"; then
+  "an ignored SIGINT is POSIX's (Windows' counterpart, the inherited flag that ignores Ctrl+C, no shell sets), and Windows has no SIGTERM"; then
   :
 elif start "$work/long.lua"; then
   kill -INT "$pid"
