@@ -9,7 +9,9 @@
  * SIGINT or SIGTERM that the script has not taken with mp.signal stops the
  * loop; the state is closed (finalizers run, sockets close) and the exit
  * status is 128 + the signal's number (130, 143), as a shell reports a
- * process killed by it. A second one meanwhile kills the process at once.
+ * process killed by it (on Windows, Ctrl+C or Ctrl+Break: the status of a
+ * console process they ended, STATUS_CONTROL_C_EXIT). A second one
+ * meanwhile kills the process at once.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -197,8 +199,8 @@ static int pmain(lua_State *L) {
   if (script && report(L, run_script(L, argv, argc, script)) != LUA_OK) return 0;
   /* A signal that stopped a loop the script ran itself ends the run too. */
   if (!mp__signal_runner_exit(L) && report(L, run_loop(L)) != LUA_OK) return 0;
-  int signo = mp__signal_runner_exit(L);
-  *exit_code = signo ? 128 + signo : EXIT_SUCCESS;
+  int status = mp__signal_runner_exit(L);
+  *exit_code = status ? status : EXIT_SUCCESS;
   return 0;
 }
 

@@ -94,10 +94,12 @@ void mp__bind_close_signals(mp__bind *b);
 void mp__bind_free_signals(mp__bind *b);
 /* The runner: SIGINT and SIGTERM that the script has no handle for stop
  * the loop (mp.run returns), so that the runner can close the state and
- * exit with 128 + the signal's number; a second one while that is under
- * way ends the process at once. Call before the script loads moonport. */
+ * exit with the status of a process the signal ended (128 + its number;
+ * on Windows, where Ctrl+C is SIGINT and Ctrl+Break SIGTERM,
+ * STATUS_CONTROL_C_EXIT); a second one while that is under way ends the
+ * process at once. Call before the script loads moonport. */
 void mp__signal_runner_default(lua_State *L);
-/* The signal that stopped the loop that way, or 0. */
+/* The exit status for the signal that stopped the loop that way, or 0. */
 int mp__signal_runner_exit(lua_State *L);
 /* Free every socket handle and TCP dial still allocated (lua_close). */
 void mp__handle_free_all(mp__bind *b);

@@ -32,7 +32,7 @@ struct mp__bind_signals {
   mp__signal_listener listener;
   int handles[MP__SIG_COUNT]; /* active handles per signal */
   unsigned fallback;          /* the runner's default action watches these */
-  int exit_signo;             /* the signal that made it stop the loop, or 0 */
+  int exit_status;            /* the runner's, once a signal made it stop the loop; or 0 */
 };
 
 /* Registry keys: the table of active handles per signal, and the runner's
@@ -110,7 +110,7 @@ static void call_handles(mp__bind *b, int id) {
  * that a second one ends the process at once. */
 static void runner_exit(mp__bind *b, int id) {
   struct mp__bind_signals *s = b->signals;
-  s->exit_signo = mp__signal_number(id);
+  s->exit_status = mp__signal_exit_status(id);
   s->fallback = 0;
   (void)mp__signals_watch(&s->listener, handled_mask(s), 0);
   mp__loop_stop(b->loop);
@@ -249,7 +249,7 @@ int mp__signal_runner_exit(lua_State *L) {
   mp_loop *loop = mp_loop_get(L);
   if (!loop) return 0;
   mp__bind *b = loop->data;
-  return b->signals ? b->signals->exit_signo : 0;
+  return b->signals ? b->signals->exit_status : 0;
 }
 
 void mp__bind_close_signals(mp__bind *b) {

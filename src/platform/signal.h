@@ -1,7 +1,7 @@
 /* signal.h: catching the process's signals without running anything in
  * the signal handler. signal_posix.c implements it with sigaction and a
- * self-pipe; signal_win32.c is where SetConsoleCtrlHandler (Ctrl+C as
- * MP__SIG_INT, Ctrl+Break and console close as MP__SIG_TERM) will go.
+ * self-pipe; signal_win32.c with SetConsoleCtrlHandler (Ctrl+C as
+ * MP__SIG_INT, Ctrl+Break and console close as MP__SIG_TERM).
  *
  * Signals are named by moonport's own ids, the same on every OS; each is a
  * bit (1u << id) of the masks below. All calls come from one thread at a
@@ -19,6 +19,9 @@ typedef void (*mp__signal_deliver)(unsigned mask);
 
 /* The OS's number of id (SIGINT's 2), or 0 if this OS has no such signal. */
 int mp__signal_number(int id);
+/* The exit status that says a process was ended by id: 128 + its number,
+ * as POSIX shells show it; STATUS_CONTROL_C_EXIT on Windows. Never 0. */
+int mp__signal_exit_status(int id);
 /* Whether id is ignored now (SIG_IGN, as a shell leaves SIGINT for a job
  * in the background) and not caught by us. */
 int mp__signal_ignored(int id);

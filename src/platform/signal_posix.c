@@ -37,6 +37,10 @@ int mp__signal_number(int id) {
   return id >= 0 && id < MP__SIG_COUNT ? numbers[id] : 0;
 }
 
+int mp__signal_exit_status(int id) {
+  return 128 + numbers[id];
+}
+
 int mp__signal_ignored(int id) {
   struct sigaction now;
   if (catching & (1u << id) || sigaction(numbers[id], NULL, &now) < 0) return 0;

@@ -86,6 +86,17 @@ static inline int mp__sock_is_open(const mp__sock *s) {
   return s->fd != MP__SOCK_NONE;
 }
 
+/* Whether the kernel still refers to s: watches it (Linux) or holds one of
+ * its ops (IOCP). Never once its close op has come, which is why s may be
+ * freed then. */
+static inline int mp__sock_in_kernel(const mp__sock *s) {
+#ifdef _WIN32
+  return s->reader != NULL || s->writer != NULL;
+#else
+  return s->watching != 0;
+#endif
+}
+
 /* Readiness, as the reactor reports it. HUP comes with READ when the peer
  * has closed its side or the socket failed: from then on reads never block,
  * even after a short one (the FIN may have come with the last data, and an
@@ -125,7 +136,8 @@ void mp__sock_accept(mp__sock *s, mp_op *op);
 mp__sock_fd mp__sock_accepted(mp__sock *listener, int result);
 /* Connect to addr: result 0 once connected. */
 void mp__sock_connect(mp__sock *s, mp_op *op, const struct sockaddr *addr, socklen_t len);
-/* The zero-byte read: result 0 when data, EOF or an error is waiting. */
+/* The zero-byte read: result 0 when data, EOF or an error is waiting. On
+ * IOCP an error (a reset) may end the read itself: then it is the result. */
 void mp__sock_wait_readable(mp__sock *s, mp_op *op);
 /* Send all len (< 2 GiB) bytes of buf (it must stay valid until the
  * completion): result len, or the error that stopped it. */

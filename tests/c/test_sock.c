@@ -1,14 +1,31 @@
-/* test_sock.c: TCP ops on the port's reactor (sock.h), on the backend
- * MOONPORT_BACKEND names, driven by hand through sock_harness.h. */
+/* test_sock.c: TCP ops on the port (sock.h), on the backend
+ * MOONPORT_BACKEND names, driven by hand through sock_harness.h: Linux's
+ * reactors and Windows' IOCP. The few differences are the kernels' (a
+ * cancel that loses the race with data on IOCP, which errors a send gets)
+ * and are said where they are checked. */
 #define _GNU_SOURCE /* setrlimit, struct linger; sigprocmask in sock_harness.h */
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <stdatomic.h>
-#include <sys/resource.h>
-#include <sys/socket.h>
-#include <unistd.h>
+#if __has_include(<sys/resource.h>)
+#include <sys/resource.h> /* descriptor limits: Linux; Windows has none to lower */
+#define HAVE_RLIMIT 1
+#endif
 
 #include "sock_harness.h"
+
+/* A case that cannot apply on Windows: say why (.ci/windows lists these
+ * lines) and skip. */
+#define SKIP_ON_WINDOWS(reason)                                                                    \
+  do {                                                                                             \
+    fprintf(stderr, "SKIP (Windows): test_sock.c:%d: %s\n", __LINE__, reason);                     \
+    exit(SKIP_CODE);                                                                               \
+  } while (0)
+
+/* A cancelled wait ended with MP_ECANCELED, or, on IOCP only, with the
+ * success of a read that data completed before the cancel reached it
+ * (sock.h allows both; a reactor has not looked yet, so it cancels). */
+static int cancelled_or_raced(const test_op *t) {
+  return t->op.result == MP_ECANCELED || (!T.port->reactor && t->op.result == 0);
+}
 
 /* Bytes whose value depends on their offset, so a reordering shows. */
 static unsigned char pattern_at(size_t i) {
@@ -46,7 +63,7 @@ static void accept_connect(void) {
   PUMP_UNTIL(accepted.completions && connected.completions, 5000);
   CHECK_EQ(connected.op.result, 0);
   CHECK(accepted.op.result >= 0);
-  mp__sock_adopt(&server[0], T.port, accepted.op.result);
+  mp__sock_adopt(&server[0], T.port, mp__sock_accepted(&l, accepted.op.result));
 
   /* Connect first: once the kernel has queued the connection, accept
    * completes without waiting for the reactor. */
@@ -55,10 +72,9 @@ static void accept_connect(void) {
   CHECK_EQ(connected.op.result, 0);
   pump_for(20); /* loopback: the server's side of the handshake has long ended */
   mp__sock_accept(&l, start(&accepted));
-  take();
-  CHECK_EQ(accepted.completions, 2);
+  TAKE_UNTIL(accepted.completions == 2);
   CHECK(accepted.op.result >= 0);
-  mp__sock_adopt(&server[1], T.port, accepted.op.result);
+  mp__sock_adopt(&server[1], T.port, mp__sock_accepted(&l, accepted.op.result));
 
   for (int i = 0; i < 2; i++) {
     struct sockaddr_in client_local = address_of(&client[i], 0);
@@ -220,9 +236,31 @@ static void exactly_one_completion(void) {
   CHECK_EQ(mp__sock_open(&c, T.port, AF_INET), 0);
   mp__sock_accept(&c, start(&not_listening));
   mp__sock_send(&c, start(&not_connected), "x", 1);
+  TAKE_UNTIL(not_connected.completions);
+  /* Linux says EPIPE; Winsock ENOTCONN, and Wine ECONNRESET (the Lua
+   * layer never sends before the connect's completion, so none of them
+   * reaches a script). */
+  if (T.port->reactor) {
+    CHECK_DONE(not_connected, 1, MP_EPIPE);
+  } else {
+    CHECK(not_connected.op.result == MP_ENOTCONN || not_connected.op.result == MP_ECONNRESET);
+  }
+  uint64_t until = mp__now_ns() + 1000000000u; /* IOCP: a second for the kernel's packet */
   take();
-  CHECK_DONE(not_listening, 1, MP_EINVAL);
-  CHECK_DONE(not_connected, 1, MP_EPIPE);
+  while (!T.port->reactor && !not_listening.completions && mp__now_ns() < until)
+    pump(10);
+  if (!not_listening.completions) {
+    CHECK(!T.port->reactor);
+    fprintf(stderr,
+            "SKIP (Wine): test_sock.c:%d: AcceptEx on a socket that does not listen "
+            "stays pending under Wine (Windows fails it with WSAEINVAL): cancelled\n",
+            __LINE__);
+    mp__sock_cancel_read(&c);
+    PUMP_UNTIL(not_listening.completions, 5000);
+    CHECK_DONE(not_listening, 1, MP_ECANCELED);
+  } else {
+    CHECK_DONE(not_listening, 1, MP_EINVAL);
+  }
   close_sock(&c);
 
   /* A parked wait_readable, cancelled twice: one MP_ECANCELED. Data that
@@ -234,7 +272,7 @@ static void exactly_one_completion(void) {
   CHECK(wait.in_flight);
   mp__sock_cancel_read(&a);
   mp__sock_cancel_read(&a);
-  take();
+  TAKE_UNTIL(wait.completions == 1);
   CHECK_DONE(wait, 1, MP_ECANCELED);
   CHECK_EQ(mp__sock_try_send(&b, "1", 1), 1);
   expect_quiet(50);
@@ -247,8 +285,8 @@ static void exactly_one_completion(void) {
   park_reader(&a, &wait);
   CHECK_EQ(mp__sock_try_send(&b, "22", 2), 2);
   mp__sock_cancel_read(&a);
-  take();
-  CHECK_DONE(wait, 3, MP_ECANCELED);
+  TAKE_UNTIL(wait.completions == 3);
+  CHECK(cancelled_or_raced(&wait));
   expect_quiet(50);
   mp__sock_wait_readable(&a, start(&wait));
   PUMP_UNTIL(wait.completions == 4, 5000);
@@ -256,12 +294,16 @@ static void exactly_one_completion(void) {
   CHECK_EQ(drain(&a), 2);
 
   /* Cancelled and at once started again: the new wait sees data that
-   * comes afterwards. */
+   * comes afterwards. On a reactor the cancel is done when it returns,
+   * so the new wait may start before its completion is taken; on IOCP
+   * the cancelled read is the kernel's until its packet comes, and only
+   * one read may be in flight (sock.h). */
   test_op again = {0};
   park_reader(&a, &wait);
   mp__sock_cancel_read(&a);
+  if (!T.port->reactor) TAKE_UNTIL(wait.completions == 5);
   mp__sock_wait_readable(&a, start(&again));
-  take();
+  TAKE_UNTIL(wait.completions == 5);
   CHECK_DONE(wait, 5, MP_ECANCELED);
   pump_for(20);
   CHECK(again.in_flight);
@@ -273,7 +315,7 @@ static void exactly_one_completion(void) {
   /* A send of nothing completes at once with 0. */
   test_op empty = {0};
   mp__sock_send(&a, start(&empty), "", 0);
-  take();
+  TAKE_UNTIL(empty.completions == 1);
   CHECK_DONE(empty, 1, 0);
 
   /* Close with a parked reader and a parked writer: both MP_ECANCELED,
@@ -298,7 +340,7 @@ static void exactly_one_completion(void) {
   pump_for(20);
   CHECK(accepted.in_flight);
   mp__sock_cancel_read(&l);
-  take();
+  TAKE_UNTIL(accepted.completions == 1);
   CHECK_DONE(accepted, 1, MP_ECANCELED);
   open_connect(&c, &connected, &addr);
   PUMP_UNTIL(connected.completions, 5000);
@@ -306,7 +348,7 @@ static void exactly_one_completion(void) {
   mp__sock_accept(&l, start(&accepted));
   PUMP_UNTIL(accepted.completions == 2, 5000);
   CHECK(accepted.op.result >= 0);
-  mp__sock_discard(accepted.op.result);
+  mp__sock_discard(mp__sock_accepted(&l, accepted.op.result));
 
   /* Close a listener with a parked accept. */
   closed = (test_op){0};
@@ -348,6 +390,12 @@ static void exactly_one_completion(void) {
   /* Nothing more comes for any of them. */
   expect_quiet(50);
   close_port();
+}
+
+/* A send to a connection reset earlier: Linux says EPIPE, Winsock goes
+ * on saying ECONNRESET. */
+static int sent_after_reset(int rc) {
+  return rc == MP_EPIPE || (!T.port->reactor && rc == MP_ECONNRESET);
 }
 
 /* Peer shutdown: EOF. Peer gone with data unread: a reset, as errors of
@@ -404,15 +452,19 @@ static void eof_and_reset(void) {
   park_reader(&a, &wait);
   pump_for(20);
   struct linger hard = {.l_onoff = 1, .l_linger = 0};
-  CHECK_EQ(setsockopt(b.fd, SOL_SOCKET, SO_LINGER, &hard, sizeof hard), 0);
+  CHECK_EQ(setsockopt(b.fd, SOL_SOCKET, SO_LINGER, (const void *)&hard, sizeof hard), 0);
   close_sock(&b);
   PUMP_UNTIL(wait.completions == 5, 5000);
-  CHECK_EQ(wait.op.result, 0);
-  CHECK_EQ(mp__sock_recv(&a, scratch, sizeof scratch), MP_ECONNRESET);
+  /* A reactor reports the reset as readiness, and recv finds it; on IOCP
+   * the zero-byte read may end with the reset itself (sock.h). */
+  if (T.port->reactor || wait.op.result != MP_ECONNRESET) {
+    CHECK_EQ(wait.op.result, 0);
+    CHECK_EQ(mp__sock_recv(&a, scratch, sizeof scratch), MP_ECONNRESET);
+  }
   mp__sock_send(&a, start(&send), "late", 4);
   PUMP_UNTIL(send.completions == 2, 5000);
   CHECK(send.op.result == MP_EPIPE || send.op.result == MP_ECONNRESET);
-  CHECK_EQ(mp__sock_try_send(&a, "later", 5), MP_EPIPE);
+  CHECK(sent_after_reset(mp__sock_try_send(&a, "later", 5)));
   close_sock(&a);
 
   /* Reset under a parked writer: b closes with our data unread. */
@@ -426,7 +478,7 @@ static void eof_and_reset(void) {
   int rc = read_to_end(&a, got, sizeof got, &n);
   CHECK(rc == 0 || rc == MP_ECONNRESET);
   CHECK_EQ(n, 0);
-  CHECK_EQ(mp__sock_try_send(&a, "later", 5), MP_EPIPE);
+  CHECK(sent_after_reset(mp__sock_try_send(&a, "later", 5)));
   close_sock(&a);
   close_port();
 }
@@ -442,8 +494,8 @@ static int owned_freed;
 static void free_owned(test_op *t) {
   owned_sock *o = MP_CONTAINER_OF(t, owned_sock, closed);
   CHECK_EQ(t->op.result, 0);
-  CHECK_EQ(o->s.fd, -1);
-  CHECK_EQ(o->s.watching, 0); /* the kernel holds nothing of it */
+  CHECK(!mp__sock_is_open(&o->s));
+  CHECK(!mp__sock_in_kernel(&o->s));
   memset(o, 0xff, sizeof *o); /* a late touch without ASan still goes wrong loudly */
   free(o);
   owned_freed++;
@@ -491,7 +543,7 @@ static void close_frees_after_kernel(void) {
   park_reader(&o->s, &wait);
   CHECK_EQ(mp__sock_try_send(&peer, "x", 1), 1);
   close_and_free(o);
-  CHECK_EQ(wait.op.result, MP_ECANCELED);
+  CHECK(cancelled_or_raced(&wait));
   close_sock(&peer);
 
   /* Polls out in both directions. */
@@ -571,6 +623,9 @@ static void waker_main(void *arg) {
 
 static void wake(void) {
   open_tcp_port();
+  if (!T.port->reactor)
+    SKIP_ON_WINDOWS("IOCP has no reactor, so no io_poll or io_wake: its kernel completions come "
+                    "through the port's wait (test_port)");
   mp__thread waker;
   CHECK_EQ(mp__thread_start(&waker, waker_main, NULL), 0);
   for (int round = 1; round <= WAKE_ROUNDS; round++) {
@@ -596,6 +651,7 @@ static void wake(void) {
   close_port();
 }
 
+#if HAVE_RLIMIT
 /* The lowest descriptor number not in use (any open one to copy: fd). */
 static int lowest_free_fd(int fd) {
   fd = dup(fd);
@@ -665,12 +721,19 @@ static void emfile_accept(void) {
   close_sock(&l);
   close_port();
 }
+#else
+static void emfile_accept(void) {
+  SKIP_ON_WINDOWS("no descriptor limit to lower (RLIMIT_NOFILE): Windows sockets are handles, "
+                  "bounded by memory");
+}
+#endif
 
 /* More parked ops than the ring has entries (256 on uring), all started
  * before one poll, then woken together and closed together: each op still
  * completes exactly once. */
 static void many_parked(void) {
   enum { N = 300 };
+#if HAVE_RLIMIT
   struct rlimit lim;
   CHECK_EQ(getrlimit(RLIMIT_NOFILE, &lim), 0);
   if (lim.rlim_cur < 2 * N + 64) {
@@ -681,6 +744,7 @@ static void many_parked(void) {
     lim.rlim_cur = 2 * N + 64;
     CHECK_EQ(setrlimit(RLIMIT_NOFILE, &lim), 0);
   }
+#endif
   open_tcp_port();
   static mp__sock client[N], server[N];
   static test_op connected[N], accepted[N], client_wait[N], server_wait[N], closed[2 * N];
@@ -693,7 +757,7 @@ static void many_parked(void) {
     PUMP_UNTIL(connected[i].completions == 1 && accepted[i].completions == 1, 5000);
     CHECK_EQ(connected[i].op.result, 0);
     CHECK(accepted[i].op.result >= 0);
-    mp__sock_adopt(&server[i], T.port, accepted[i].op.result);
+    mp__sock_adopt(&server[i], T.port, mp__sock_accepted(&l, accepted[i].op.result));
   }
   close_sock(&l);
 

@@ -2,7 +2,8 @@
 # chat_slow.sh: a chat client that never reads must not make the server's
 # memory grow: while another client floods the room with 24 MiB of lines,
 # the server drops the reader that fell behind (its write queue would pass
-# the write limit) and announces it; the room goes on working.
+# the write limit) and announces it; the room goes on working. Under Wine
+# the growth is judged above the Wine process's RSS before the flood.
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "$0")/lib.sh"
 need socat mkfifo head tr fold awk

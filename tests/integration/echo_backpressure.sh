@@ -3,7 +3,8 @@
 # The echo server must stop reading while the client's write queue is full
 # (conn:write returned false) and resume on drain: everything comes back
 # byte-exact, and (outside sanitizer builds) the server's peak memory grows
-# by far less than the 32 MiB that went through it.
+# by far less than the 32 MiB that went through it (under Wine: above the
+# Wine process's RSS before the load, see memory_kib in lib.sh).
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "$0")/lib.sh"
 need socat head cmp awk

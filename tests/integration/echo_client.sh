@@ -1,19 +1,29 @@
 #!/usr/bin/env bash
 # echo_client.sh: examples/echo_client.lua (coroutine form) against
 # examples/echo_server.lua, and its exit status against a closed port.
+# Under Wine both the client and the server are Windows programs.
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "$0")/lib.sh"
 
 need cmp
+
+# client NAME ARG...: echo_client.lua ARG...; its stdout in $work/NAME.out
+# (Windows' CR LF line ends made LF), its stderr in $work/NAME.err.
+client() {
+  local name=$1
+  shift
+  timeout 20 "${emulator[@]}" "$moonport" "$examples/echo_client.lua" "$@" 2>"$work/$name.err" |
+    tr -d '\r' >"$work/$name.out"
+}
+
 start_server echo echo_server.lua
 
-timeout 20 "$moonport" "$examples/echo_client.lua" "$PORT" 127.0.0.1 one "two words" three \
-  >"$work/client.out" 2>"$work/client.err" || fail "echo_client exited with status $?: $(cat "$work/client.err")"
+client client "$PORT" 127.0.0.1 one "two words" three || fail "echo_client exited with status $?: $(cat "$work/client.err")"
 printf 'one\ntwo words\nthree\n' | cmp - "$work/client.out" || fail "echo_client printed: $(cat "$work/client.out")"
 say "echo_client: three lines echoed"
 
-timeout 20 "$moonport" "$examples/echo_client.lua" "$PORT" >"$work/default.out" 2>"$work/client.err" ||
-  fail "echo_client (default lines) exited with status $?: $(cat "$work/client.err")"
+client default "$PORT" ||
+  fail "echo_client (default lines) exited with status $?: $(cat "$work/default.err")"
 [ "$(wc -l <"$work/default.out")" -eq 3 ] || fail "echo_client (default lines) printed: $(cat "$work/default.out")"
 say "echo_client: default lines echoed"
 
@@ -29,8 +39,7 @@ for ((i = 0; i < 100; i++)); do
   sleep 0.05
 done
 status=0
-timeout 20 "$moonport" "$examples/echo_client.lua" "$PORT" 127.0.0.1 >"$work/refused.out" 2>"$work/refused.err" ||
-  status=$?
+client refused "$PORT" 127.0.0.1 || status=$?
 [ "$status" -eq 1 ] || fail "echo_client against a closed port exited with status $status, not 1"
 grep -q 'ECONNREFUSED' "$work/refused.err" ||
   fail "echo_client against a closed port said: $(cat "$work/refused.err")"

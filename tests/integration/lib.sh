@@ -111,7 +111,10 @@ closed_by_server() {
 }
 
 # memory_kib PID FIELD: a memory figure of a process from /proc, in KiB
-# (VmRSS: now; VmHWM: the peak so far).
+# (VmRSS: now; VmHWM: the peak so far). Under Wine the server's PID is the
+# Wine process that runs moonport.exe (.ci/wine-run execs wine64, which
+# loads the program into itself), so its figures include Wine's own, about
+# 19 MiB; the tests judge growth above what it had before their load.
 memory_kib() {
   awk -v field="$2:" '$1 == field { print $2 }' "/proc/$1/status"
 }

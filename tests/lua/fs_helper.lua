@@ -20,9 +20,23 @@ local function quoted(path)
   return "'" .. path .. "'"
 end
 
+-- Run a shell command; under Wine, starting cmd.exe now and then fails
+-- ("Invalid argument") while many Wine processes start at once: try
+-- three times there before giving up.
+local function shell(command)
+  local ok, how, code = os.execute(command)
+  for _ = 2, H.windows and 3 or 1 do
+    if ok then
+      break
+    end
+    ok, how, code = os.execute(command)
+  end
+  assert(ok, command .. ": " .. tostring(how) .. " " .. tostring(code))
+end
+
 -- Make a directory with the shell (outside the loop, unlike mp.fs.mkdir).
 function F.mkdir(path)
-  assert(os.execute((H.windows and "mkdir " or "mkdir -m 700 ") .. quoted(path)))
+  shell((H.windows and "mkdir " or "mkdir -m 700 ") .. quoted(path))
 end
 
 -- Remove a directory and everything in it. On Windows read-only files
@@ -30,9 +44,9 @@ end
 local function remove_tree(path)
   if H.windows then
     os.execute("attrib -r /s /d " .. quoted(path .. "/*") .. " >NUL 2>NUL")
-    assert(os.execute("rmdir /s /q " .. quoted(path)))
+    shell("rmdir /s /q " .. quoted(path))
   else
-    assert(os.execute("rm -rf " .. quoted(path)))
+    shell("rm -rf " .. quoted(path))
   end
 end
 
