@@ -7,3 +7,4 @@ files["tests/lua"] = { globals = { "TestTimer", "TestErrors", "TestLoop", "TestC
   "TestUdp", "TestUdpCoro",
   "TestDns", "TestSignal", "TestHttpRequest", "TestTcpHostile", "TestTimerChurn" }, ignore = { "212/self" } }
 files["tests/bench"] = { read_globals = { "arg" } }
+files["examples/cmodule/tests"] = { globals = { "TestCModule" }, ignore = { "212/self" } }

@@ -61,26 +61,41 @@ static int docall(lua_State *L, int narg) {
   return status;
 }
 
-/* Find the Lua library (lua/moonport/) next to the binary in a build tree,
- * in the relocatable install layout, or at the configured install path. */
-static void set_library_path(lua_State *L) {
+/* Put in front of package[field] the templates by_exe (each "%s" the
+ * binary's directory) and then installed. */
+static void prepend_search_path(lua_State *L, const char *field, const char *const by_exe[], int n,
+                                const char *installed) {
   char dir[4096];
   luaL_Buffer b;
   lua_getglobal(L, "package");
   luaL_buffinit(L, &b);
   if (mp__exe_dir(dir, sizeof dir) == 0) {
-    lua_pushfstring(L,
-                    "%s/lua/?.lua;%s/lua/?/init.lua;%s/../share/lua/5.4/?.lua;"
-                    "%s/../share/lua/5.4/?/init.lua;",
-                    dir, dir, dir, dir);
-    luaL_addvalue(&b);
+    for (int i = 0; i < n; i++) {
+      lua_pushfstring(L, by_exe[i], dir);
+      luaL_addvalue(&b);
+    }
   }
-  luaL_addstring(&b, MOONPORT_INSTALL_LUA_DIR "/?.lua;" MOONPORT_INSTALL_LUA_DIR "/?/init.lua;");
-  lua_getfield(L, -2, "path");
+  luaL_addstring(&b, installed);
+  lua_getfield(L, -2, field);
   luaL_addvalue(&b);
   luaL_pushresult(&b);
-  lua_setfield(L, -2, "path");
+  lua_setfield(L, -2, field);
   lua_pop(L, 1);
+}
+
+/* Find the Lua library (lua/moonport/) and C modules (lib/) next to the
+ * binary in a build tree, in the relocatable install layout, or at the
+ * configured install path. */
+static void set_library_path(lua_State *L) {
+  static const char *const lua_by_exe[] = {"%s/lua/?.lua;", "%s/lua/?/init.lua;",
+                                           "%s/../share/lua/5.4/?.lua;",
+                                           "%s/../share/lua/5.4/?/init.lua;"};
+  static const char *const c_by_exe[] = {"%s/lib/?" MP__MODULE_SUFFIX ";",
+                                         "%s/../lib/lua/5.4/?" MP__MODULE_SUFFIX ";"};
+  prepend_search_path(L, "path", lua_by_exe, 4,
+                      MOONPORT_INSTALL_LUA_DIR "/?.lua;" MOONPORT_INSTALL_LUA_DIR "/?/init.lua;");
+  prepend_search_path(L, "cpath", c_by_exe, 2,
+                      MOONPORT_INSTALL_CMOD_DIR "/?" MP__MODULE_SUFFIX ";");
 }
 
 /* The core is linked in: require "moonport.core" finds it in preload. */

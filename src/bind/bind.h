@@ -31,6 +31,9 @@ typedef struct mp__bind {
   struct mp__bind_signals *signals; /* mp.signal's state, made on first use */
 } mp__bind;
 
+/* The function table of C modules (bind_api.c), which every loop carries. */
+extern const mp_api mp__module_api;
+
 /* The context of the module function being called (its upvalue 1). */
 mp__bind *mp__bind_get(lua_State *L);
 

@@ -12,10 +12,10 @@ mp__bind *mp__bind_get(lua_State *L) {
 }
 
 mp_loop *mp_loop_get(lua_State *L) {
-  lua_rawgetp(L, LUA_REGISTRYINDEX, &loop_key);
-  mp__bind *b = luaL_testudata(L, -1, MP__LOOP_META);
+  lua_getfield(L, LUA_REGISTRYINDEX, MP_REGISTRY_LOOP);
+  mp_loop *loop = lua_touserdata(L, -1);
   lua_pop(L, 1);
-  return b ? b->loop : NULL;
+  return loop;
 }
 
 void *mp__bind_new_handle(lua_State *L, size_t size, int nuv, const char *tname) {
@@ -47,6 +47,8 @@ void mp__bind_setfuncs(lua_State *L, const luaL_Reg *funcs) {
 static int loop_gc(lua_State *L) {
   mp__bind *b = luaL_checkudata(L, 1, MP__LOOP_META);
   if (b->loop) {
+    lua_pushnil(L);
+    lua_setfield(L, LUA_REGISTRYINDEX, MP_REGISTRY_LOOP);
     /* Every handle's __gc has run (they are newer): what is left waits
      * for completions that will never come now. */
     mp__handle_free_all(b);
@@ -81,14 +83,17 @@ static void push_context(lua_State *L) {
   }
   lua_setmetatable(L, -2);
   int rc = mp__loop_new(&b->loop, NULL, 0);
-  if (rc == 0) b->loop->data = b;
   if (rc < 0) {
     const char *backend = getenv("MOONPORT_BACKEND");
     luaL_error(L, "moonport: cannot start the loop (backend %s): %s: %s",
                backend && *backend ? backend : "auto", mp_err_name(rc), mp_strerror(rc));
   }
+  b->loop->data = b;
+  b->loop->api = &mp__module_api;
   lua_pushvalue(L, -1);
   lua_rawsetp(L, LUA_REGISTRYINDEX, &loop_key);
+  lua_pushlightuserdata(L, b->loop);
+  lua_setfield(L, LUA_REGISTRYINDEX, MP_REGISTRY_LOOP);
 }
 
 int luaopen_moonport_core(lua_State *L) {

@@ -2,25 +2,9 @@
 #include "moonport.h"
 
 const char *mp_err_name(int err) {
-  switch (err) {
-#define XX(name, msg)                                                                              \
-  case MP_##name:                                                                                  \
-    return #name;
-    MP_ERRNO_MAP(XX)
-#undef XX
-  default:
-    return "UNKNOWN";
-  }
+  return mp__err_name(err);
 }
 
 const char *mp_strerror(int err) {
-  switch (err) {
-#define XX(name, msg)                                                                              \
-  case MP_##name:                                                                                  \
-    return msg;
-    MP_ERRNO_MAP(XX)
-#undef XX
-  default:
-    return "unknown error";
-  }
+  return mp__strerror(err);
 }

@@ -92,6 +92,7 @@ void mp__loop_free(mp_loop *loop) {
   /* Only now does no thread touch them: a work thread may have posted a
    * request's completion, and a worker may be relaying it. */
   mp__resolve_free_all(loop);
+  mp__io_free_all(loop);
   loop->backend->close(loop->port);
   mp__cq_destroy(&loop->queue);
   free(loop->workers);

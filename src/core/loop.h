@@ -23,6 +23,9 @@ enum {
 };
 
 struct mp_loop {
+  /* First, where C modules find it from a loop pointer (moonport.h's
+   * "C modules"): the bindings' function table, set when they open. */
+  const struct mp_api *api;
   const mp_port_backend *backend; /* read-only after creation */
   mp_port *port;
   mp__thread *workers;
@@ -31,6 +34,7 @@ struct mp_loop {
   mp__timers timers;
   mp__work_pool work;           /* offloaded work (mp_work) */
   struct mp__resolve *resolves; /* name resolutions in flight (core/resolve.h) */
+  struct mp__io_state *ios;     /* C modules' handles not yet closed (core/io.c) */
   atomic_long posts_in_flight;  /* mp_post calls whose callback has not run */
 
   /* Lua thread only. */
@@ -57,6 +61,9 @@ int mp__loop_run(mp_loop *loop);
 void mp__loop_stop(mp_loop *loop);
 /* Does anything still keep run going? */
 int mp__loop_alive(mp_loop *loop);
+/* Free what is left of the C modules' handles (mp_io) and close their
+ * handles, without completions: the loop is being freed. */
+void mp__io_free_all(mp_loop *loop);
 /* Complete op with result on a later round of run, never from inside the
  * call: for results known at once, which must still arrive as completions
  * (DESIGN.md rule 6). Lua thread. */

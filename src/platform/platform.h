@@ -53,6 +53,13 @@ uint64_t mp__now_ns(void);
 /* Number of online processors (at least 1). */
 int mp__cpu_count(void);
 
+/* How the file of a loadable C module ends (for package.cpath). */
+#ifdef _WIN32
+#define MP__MODULE_SUFFIX ".dll"
+#else
+#define MP__MODULE_SUFFIX ".so"
+#endif
+
 /* Directory of the running executable, without trailing separator, written
  * into buf (NUL-terminated). Returns 0, or -1 if unknown or too long. */
 int mp__exe_dir(char *buf, size_t size);
