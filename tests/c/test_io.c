@@ -4,6 +4,8 @@
  * the read or wait in flight before its own op completes; use after close;
  * a loop freed with handles open closes them. The pipe is each OS's own
  * (pipe_helper.h). */
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "check.h"
@@ -307,6 +309,41 @@ static void read_close_cancels(void) {
   mp__loop_free(loop);
 }
 
+/* A message-mode pipe: a message longer than the read comes in pieces
+ * (ERROR_MORE_DATA counts as the bytes read, its packet comes once), and a
+ * read takes one message at most. Windows only. */
+static void read_message_pipe_in_pieces(void) {
+  mp_loop *loop = new_loop();
+  test_pipe p;
+  if (!test_message_pipe_open(&p)) {
+    printf("SKIP: no message-mode pipes here\n");
+    mp__loop_free(loop);
+    exit(SKIP_CODE);
+  }
+  mp_io io;
+  CHECK_EQ(mp_io_open(loop, &io, p.read_end), 0);
+  counted_op read = counted();
+  char buf[4];
+  CHECK_EQ(test_pipe_write(&p, "0123456789", 10), 10);
+  CHECK_EQ(test_pipe_write(&p, "ab", 2), 2);
+  static const struct {
+    int result;
+    const char *bytes;
+  } pieces[] = {{4, "0123"}, {4, "4567"}, {2, "89"}, {2, "ab"}};
+  for (int i = 0; i < 4; i++) {
+    mp_io_read(&io, &read.op, buf, sizeof buf);
+    CHECK_EQ(mp__loop_run(loop), 0);
+    CHECK_EQ(read.calls, i + 1);
+    CHECK_EQ(read.result, pieces[i].result);
+    CHECK(memcmp(buf, pieces[i].bytes, (size_t)pieces[i].result) == 0);
+  }
+  mp_io_close(&io, NULL);
+  CHECK_EQ(mp__loop_run(loop), 0);
+  CHECK_EQ(read.calls, 4);
+  test_pipe_close_writer(&p);
+  mp__loop_free(loop);
+}
+
 /* A regular file is always ready; something that is no handle is refused
  * at open, and the io then counts as closed. */
 static void regular_file_and_bad_handle(void) {
@@ -358,6 +395,7 @@ int main(int argc, char **argv) {
       {"read_end_of_pipe", read_end_of_pipe},
       {"read_busy_and_bad_length", read_busy_and_bad_length},
       {"read_close_cancels", read_close_cancels},
+      {"read_message_pipe_in_pieces", read_message_pipe_in_pieces},
       {NULL, NULL},
   };
   return test_main(argc, argv, cases);
