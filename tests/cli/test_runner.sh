@@ -36,9 +36,11 @@ check() {
   fi
 }
 
+# Timers fire by due time, not by creation: 290 ms apart, so that a script
+# stalled between the two calls (TSan on a busy machine) still orders them.
 cat >"$work/timers.lua" <<'LUA'
 local mp = require "moonport"
-mp.timer(20, function() print("second") end)
+mp.timer(300, function() print("second") end)
 mp.timer(10, function() print("first") end)
 print("script done")
 LUA
