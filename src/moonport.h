@@ -374,25 +374,29 @@ MP_EXPORT void mp_cont_drop(lua_State *L, int cont);
 
 /* --- A module's own handles on the port ----------------------------------
  *
- * An mp_io is a handle that a module gives to the port, to wait on it
- * without blocking the Lua thread and get the completions as op callbacks.
+ * An mp_io is a handle that a module gives to the port, to read it without
+ * blocking the Lua thread and get the completions as op callbacks.
  * Linux: any descriptor poll(2) takes (pipe, FIFO, eventfd, socket, tty;
  * a regular file is always ready), waited on by the epoll or io_uring poll
  * of the Lua thread. Windows: a HANDLE opened for overlapped I/O
- * (FILE_FLAG_OVERLAPPED: a named pipe's end, a file), associated with the
- * I/O completion port; the wait is a zero-byte overlapped ReadFile, and
- * the module reads what is there without waiting (a pipe: PeekNamedPipe,
- * then ReadFile of that many bytes). Every overlapped call on an
- * associated handle queues a packet to the port unless its OVERLAPPED's
- * hEvent has its low bit set: the module's own reads must set it, or the
- * port takes their OVERLAPPED for an mp_op (tests/c/pipe_win32.c shows
- * the read).
+ * (FILE_FLAG_OVERLAPPED: a named pipe's end, a file), associated with
+ * the I/O completion port.
+ *
+ * mp_io_read is the usual way: one overlapped read into the module's
+ * buffer (Windows: ReadFile on the port; Linux: read(2), after a wait
+ * when nothing is there). mp_io_wait_readable is for a handle the module
+ * reads with a call of its own or of a library (an eventfd, a library's
+ * socket): it completes when such a read would not block, and the module
+ * then reads without waiting. On Windows, read an associated handle with
+ * mp_io_read, or with calls that queue no completion packet (recv on a
+ * socket): the port would take the packet of any other overlapped call on
+ * it for one of its own ops.
  *
  * The module embeds the mp_io in its own state, and an op it starts must
  * stay alive and unmoved until its callback: each op gives exactly one
  * callback, on the Lua thread, never from inside the call that started it
- * (also when it fails at once), and also when it is cancelled. A wait in
- * flight keeps mp.run() going; an idle mp_io does not. */
+ * (also when it fails at once), and also when it is cancelled. A read or
+ * wait in flight keeps mp.run() going; an idle mp_io does not. */
 #ifdef _WIN32
 typedef void *mp_os_handle; /* a HANDLE */
 #else
@@ -410,22 +414,34 @@ typedef struct mp_io {
  * 0, or an MP_E… code (the io is then closed and the handle still the
  * caller's). Lua thread. */
 MP_EXPORT int mp_io_open(mp_loop *loop, mp_io *io, mp_os_handle handle);
+/* Read up to len bytes into buf: op completes once with the count (> 0),
+ * 0 at the end of file or when the writer of a pipe has closed it, or an
+ * MP_E… code. It takes what is there, as read(2) does, and waits only
+ * when nothing is. buf is the module's, and the kernel's until op's
+ * callback: it must stay valid and unmoved until then (also when the read
+ * is cancelled), and its bytes count only then. len 0 completes with
+ * MP_EINVAL; more than INT32_MAX reads INT32_MAX at most. A message-mode
+ * pipe (Windows) hands a message longer than len in pieces. For stream
+ * handles: on Windows a regular file would be read from offset 0 every
+ * time. At most one read or wait per io at a time: another completes with
+ * MP_EBUSY; one in flight at close completes with MP_ECANCELED; one after
+ * close with MP_ECLOSED. Lua thread. */
+MP_EXPORT void mp_io_read(mp_io *io, mp_op *op, void *buf, uint32_t len);
 /* Complete op with result 0 once a read of the handle would not block:
  * data, the end of file or an error is waiting. Level-triggered: bytes
  * left unread complete the next wait at once. The module then reads the
- * descriptor itself (non-blocking: on EAGAIN it waits again). At most one
- * wait per io at a time: another completes with MP_EBUSY; one in flight at
- * close completes with MP_ECANCELED; one after close with MP_ECLOSED.
- * Lua thread. */
+ * handle itself, without waiting (Linux: non-blocking; on EAGAIN it waits
+ * again). It counts as the io's read: the rules of mp_io_read hold
+ * (MP_EBUSY, MP_ECANCELED, MP_ECLOSED). Lua thread. */
 MP_EXPORT void mp_io_wait_readable(mp_io *io, mp_op *op);
-/* Close: the wait in flight completes with MP_ECANCELED (or with its
- * result, if that came first), and the handle is closed. op, if not NULL,
- * completes (result 0) after that wait, once the kernel holds nothing of
- * the handle; on an io already closed it completes with MP_ECLOSED. The
- * mp_io's memory may go as soon as this returns (a wait in flight still
- * needs its op). With a NULL op it suits a __gc: an anchored userdata is
- * finalized with a wait in flight only when the lua_State closes, and then
- * no callback comes any more. Lua thread. */
+/* Close: the read or wait in flight completes with MP_ECANCELED (or with
+ * its result, if that came first), and the handle is closed. op, if not
+ * NULL, completes (result 0) after that read, once the kernel holds
+ * nothing of the handle; on an io already closed it completes with
+ * MP_ECLOSED. The mp_io's memory may go as soon as this returns (a read in
+ * flight still needs its op and its buffer). With a NULL op it suits a __gc: an anchored userdata
+ * is finalized with a read in flight only when the lua_State closes, and then no callback comes any
+ * more. Lua thread. */
 MP_EXPORT void mp_io_close(mp_io *io, mp_op *op);
 
 /* --- C modules ----------------------------------------------------------
@@ -461,6 +477,7 @@ typedef struct mp_api {
   void (*cont_drop)(lua_State *L, int cont);
   int (*io_open)(mp_loop *loop, mp_io *io, mp_os_handle handle);
   void (*io_wait_readable)(mp_io *io, mp_op *op);
+  void (*io_read)(mp_io *io, mp_op *op, void *buf, uint32_t len);
   void (*io_close)(mp_io *io, mp_op *op);
 } mp_api;
 
@@ -548,6 +565,9 @@ static inline int mp__mod_io_open(mp_loop *loop, mp_io *io, mp_os_handle handle)
 static inline void mp__mod_io_wait_readable(mp_io *io, mp_op *op) {
   mp__mod_api(io->loop)->io_wait_readable(io, op);
 }
+static inline void mp__mod_io_read(mp_io *io, mp_op *op, void *buf, uint32_t len) {
+  mp__mod_api(io->loop)->io_read(io, op, buf, len);
+}
 static inline void mp__mod_io_close(mp_io *io, mp_op *op) {
   mp__mod_api(io->loop)->io_close(io, op);
 }
@@ -571,6 +591,7 @@ static inline void mp__mod_io_close(mp_io *io, mp_op *op) {
 #define mp_cont_drop mp__mod_cont_drop
 #define mp_io_open mp__mod_io_open
 #define mp_io_wait_readable mp__mod_io_wait_readable
+#define mp_io_read mp__mod_io_read
 #define mp_io_close mp__mod_io_close
 #endif /* !MOONPORT_CORE */
 

@@ -1,7 +1,8 @@
-/* pipe.c: cmodule.pipe(): a pipe whose read end waits on the loop's port
- * (mp_io: the epoll or io_uring poll of the Lua thread, or the completion
- * port) and whose write end writes without blocking; the OS's side is in
- * pipe_os.h. The reader lives in its userdata: a read in flight anchors
+/* pipe.c: cmodule.pipe(): a pipe whose read end is read through the loop's
+ * port (mp_io_read: read(2) after the epoll or io_uring poll of the Lua
+ * thread, or an overlapped ReadFile on the completion port) and whose
+ * write end writes without blocking; the OS's side is in pipe_os.h. The
+ * reader lives in its userdata, its buffer too: a read in flight anchors
  * the userdata, so that Lua frees it only with no op of the port pointing
  * into it (see mp_io_close). */
 #include "cmodule.h"
@@ -15,11 +16,11 @@
 
 typedef struct reader {
   mp_io io;
-  mp_op wait_op;
-  mp_os_handle handle; /* the read end the io owns, to read from */
-  int open;            /* close() not yet called */
-  int cont;            /* the read in flight's continuation, or LUA_NOREF */
-  int self_ref;        /* anchors the userdata while a read is in flight */
+  mp_op read_op;
+  int open;             /* close() not yet called */
+  int cont;             /* the read in flight's continuation, or LUA_NOREF */
+  int self_ref;         /* anchors the userdata while a read is in flight */
+  char buf[READ_CHUNK]; /* the kernel's while a read is in flight */
 } reader;
 
 typedef struct writer {
@@ -27,44 +28,24 @@ typedef struct writer {
   int open;
 } writer;
 
-/* Read what the wait found. Returns 0 when the read is finished (data, the
- * end of file or an error handed to its continuation), or 1 when it would
- * block (another reader got there first) and must wait again. */
-static int finish_read(mp_loop *loop, reader *r, int cont) {
+static void read_done(mp_loop *loop, mp_op *op) {
+  reader *r = MP_CONTAINER_OF(op, reader, read_op);
   lua_State *L = mp_loop_lua(loop);
-  luaL_Buffer b;
-  char *buf = luaL_buffinitsize(L, &b, READ_CHUNK);
-  int n = pipe_os_read(r->handle, buf, READ_CHUNK);
-  if (n < 0) {
-    lua_pop(L, 1); /* the buffer's placeholder */
-    if (n == MP_EAGAIN) return 1;
-    mp_cont_fail(loop, cont, n, "read");
-    return 0;
-  }
-  if (n == 0) {
-    lua_pop(L, 1);
-    lua_pushnil(L); /* the end of file */
-  } else {
-    luaL_pushresultsize(&b, (size_t)n);
-  }
-  mp_cont_ok(loop, cont, 1);
-  return 0;
-}
-
-static void wait_done(mp_loop *loop, mp_op *op) {
-  reader *r = MP_CONTAINER_OF(op, reader, wait_op);
-  /* Take the continuation first: its callback may start the next read. */
+  /* Take the continuation first: its callback may start the next read
+   * (into buf, which is copied out before). */
   int cont = r->cont, self = r->self_ref;
   r->cont = r->self_ref = LUA_NOREF;
   if (op->result < 0 || !r->open) {
     mp_cont_fail(loop, cont, op->result < 0 ? op->result : MP_ECANCELED, "read");
-  } else if (finish_read(loop, r, cont)) {
-    r->cont = cont;
-    r->self_ref = self;
-    mp_io_wait_readable(&r->io, &r->wait_op);
-    return;
+  } else {
+    if (op->result == 0) {
+      lua_pushnil(L); /* the end of file */
+    } else {
+      lua_pushlstring(L, r->buf, (size_t)op->result);
+    }
+    mp_cont_ok(loop, cont, 1);
   }
-  luaL_unref(mp_loop_lua(loop), LUA_REGISTRYINDEX, self);
+  luaL_unref(L, LUA_REGISTRYINDEX, self);
 }
 
 /* reader:read([cb]): the next chunk (a string), nil at the end of file.
@@ -76,7 +57,7 @@ static int reader_read(lua_State *L) {
   r->cont = mp_cont_new(L, 2);
   lua_pushvalue(L, 1);
   r->self_ref = luaL_ref(L, LUA_REGISTRYINDEX);
-  mp_io_wait_readable(&r->io, &r->wait_op);
+  mp_io_read(&r->io, &r->read_op, r->buf, sizeof r->buf);
   return mp_cont_wait(L, r->cont);
 }
 
@@ -124,7 +105,7 @@ int cmodule_pipe(lua_State *L) {
   reader *r = lua_newuserdatauv(L, sizeof *r, 0);
   r->open = 0;
   r->cont = r->self_ref = LUA_NOREF;
-  r->wait_op.cb = wait_done;
+  r->read_op.cb = read_done;
   luaL_setmetatable(L, READER_META);
   writer *w = lua_newuserdatauv(L, sizeof *w, 0);
   w->open = 0;
@@ -138,7 +119,6 @@ int cmodule_pipe(lua_State *L) {
     pipe_os_close(write_end);
     return cmodule_fail(L, rc, "pipe");
   }
-  r->handle = read_end;
   r->open = 1;
   w->handle = write_end;
   w->open = 1;

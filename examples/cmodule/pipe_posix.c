@@ -1,4 +1,4 @@
-/* pipe_posix.c: pipe_os.h on Linux: pipe2, read, write. */
+/* pipe_posix.c: pipe_os.h on Linux: pipe2, write. */
 #define _GNU_SOURCE /* pipe2 */
 #include <errno.h>
 #include <fcntl.h>
@@ -14,12 +14,6 @@ int pipe_os_open(int *read_end, int *write_end) {
   *read_end = fds[0];
   *write_end = fds[1];
   return 0;
-}
-
-int pipe_os_read(int read_end, char *buf, size_t len) {
-  ssize_t n = read(read_end, buf, len);
-  if (n >= 0) return (int)n;
-  return errno == EWOULDBLOCK ? MP_EAGAIN : mp_from_errno(errno);
 }
 
 /* write(2) fails with EPIPE instead of raising SIGPIPE when the read end is

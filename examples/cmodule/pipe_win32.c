@@ -50,30 +50,6 @@ int pipe_os_open(HANDLE *read_end, HANDLE *write_end) {
   return 0;
 }
 
-int pipe_os_read(HANDLE read_end, char *buf, size_t len) {
-  /* What is there, then a read of that much, which does not wait. Its
-   * OVERLAPPED's event has the low bit set: no packet for the port, which
-   * would take it for an mp_op (see mp_io in moonport.h). */
-  DWORD avail = 0;
-  if (!PeekNamedPipe(read_end, NULL, 0, NULL, &avail, NULL)) {
-    DWORD error = GetLastError();
-    return error == ERROR_BROKEN_PIPE ? 0 : pipe_error(error);
-  }
-  if (avail == 0) return MP_EAGAIN;
-  if (avail > len) avail = (DWORD)len;
-  HANDLE event = CreateEventA(NULL, TRUE, FALSE, NULL);
-  if (!event) return pipe_error(GetLastError());
-  OVERLAPPED ov = {0};
-  ov.hEvent = (HANDLE)((ULONG_PTR)event | 1);
-  DWORD n = 0;
-  BOOL ok = ReadFile(read_end, buf, avail, &n, &ov) ||
-            (GetLastError() == ERROR_IO_PENDING && GetOverlappedResult(read_end, &ov, &n, TRUE));
-  DWORD error = ok ? 0 : GetLastError();
-  CloseHandle(event);
-  if (!ok) return error == ERROR_BROKEN_PIPE ? 0 : pipe_error(error);
-  return (int)n;
-}
-
 int pipe_os_write(HANDLE write_end, const char *buf, size_t len) {
   DWORD n = 0;
   if (len > PIPE_BUFFER) len = PIPE_BUFFER; /* a non-waiting write takes all or nothing */

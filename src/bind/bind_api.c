@@ -101,5 +101,6 @@ const mp_api mp__module_api = {
     .cont_drop = mp_cont_drop,
     .io_open = mp_io_open,
     .io_wait_readable = mp_io_wait_readable,
+    .io_read = mp_io_read,
     .io_close = mp_io_close,
 };

@@ -1,6 +1,7 @@
 /* io.c: mp_io, a C module's own handle on the port (moonport.h): the
  * module's ops around the port's (port/io.h), the loop's count, and the
  * state that outlives the module's mp_io until the kernel lets go. */
+#include <stdint.h>
 #include <stdlib.h>
 
 #include "core/loop.h"
@@ -9,14 +10,16 @@
 /* The state behind an mp_io, allocated by mp_io_open. The module's mp_io
  * points at it until mp_io_close; it lives on, in the loop's list, until
  * its close op has completed (or the loop is freed). The port only ever
- * holds wait_op and close_op, ours: the module's ops are completed from
- * their callbacks, so the module's mp_io itself is never referred to. */
+ * holds read_op and close_op, ours: the module's ops are completed from
+ * their callbacks, so the module's mp_io itself is never referred to. A
+ * read and a wait are the same to this file: one read-side op, which the
+ * port completes with its result. */
 typedef struct mp__io_state {
   mp__io_os os;
   mp_loop *loop;
   struct mp__io_state *prev, *next; /* the loop's list (loop->ios) */
-  mp_op wait_op, close_op;
-  mp_op *waiter; /* the module's wait in flight, or NULL */
+  mp_op read_op, close_op;
+  mp_op *reader; /* the module's read or wait in flight, or NULL */
   mp_op *closer; /* the module's close op, or NULL */
 } mp__io_state;
 
@@ -29,13 +32,13 @@ static void unlink_state(mp__io_state *st) {
   if (st->next) st->next->prev = st->prev;
 }
 
-static void wait_done(mp_loop *loop, mp_op *op) {
-  mp__io_state *st = MP_CONTAINER_OF(op, mp__io_state, wait_op);
-  mp_op *waiter = st->waiter;
-  st->waiter = NULL;
-  waiter->result = op->result;
+static void read_done(mp_loop *loop, mp_op *op) {
+  mp__io_state *st = MP_CONTAINER_OF(op, mp__io_state, read_op);
+  mp_op *reader = st->reader;
+  st->reader = NULL;
+  reader->result = op->result;
   mp_loop_unref(loop);
-  waiter->cb(loop, waiter);
+  reader->cb(loop, reader);
 }
 
 /* The kernel holds nothing of the handle any more: the state goes, and
@@ -63,7 +66,7 @@ int mp_io_open(mp_loop *loop, mp_io *io, mp_os_handle handle) {
     return rc;
   }
   st->loop = loop;
-  st->wait_op.cb = wait_done;
+  st->read_op.cb = read_done;
   st->close_op.cb = close_done;
   st->next = loop->ios;
   if (st->next) st->next->prev = st;
@@ -72,15 +75,34 @@ int mp_io_open(mp_loop *loop, mp_io *io, mp_os_handle handle) {
   return 0;
 }
 
-void mp_io_wait_readable(mp_io *io, mp_op *op) {
+/* Make op the io's read-side op, or complete it, later, with why not
+ * (then NULL). */
+static mp__io_state *start_reader(mp_io *io, mp_op *op) {
   mp__io_state *st = io->state_;
-  if (!st || st->waiter) {
+  if (!st || st->reader) {
     mp__loop_defer(io->loop, op, st ? MP_EBUSY : MP_ECLOSED);
+    return NULL;
+  }
+  st->reader = op;
+  mp_loop_ref(io->loop);
+  return st;
+}
+
+void mp_io_wait_readable(mp_io *io, mp_op *op) {
+  mp__io_state *st = start_reader(io, op);
+  if (st) mp__io_os_wait_readable(&st->os, &st->read_op);
+}
+
+void mp_io_read(mp_io *io, mp_op *op, void *buf, uint32_t len) {
+  if (len == 0) {
+    /* Its 0 would read as the end of file. */
+    mp__loop_defer(io->loop, op, MP_EINVAL);
     return;
   }
-  st->waiter = op;
-  mp_loop_ref(io->loop);
-  mp__io_os_wait_readable(&st->os, &st->wait_op);
+  /* The count must fit op->result. */
+  if (len > INT32_MAX) len = INT32_MAX;
+  mp__io_state *st = start_reader(io, op);
+  if (st) mp__io_os_read(&st->os, &st->read_op, buf, len);
 }
 
 void mp_io_close(mp_io *io, mp_op *op) {

@@ -1,6 +1,7 @@
 /* io_win32.c: a C module's handle on IOCP (io.h): the handle associated
- * with the port, the wait a zero-byte overlapped ReadFile (as libuv waits
- * on pipes), close a CancelIoEx and a CloseHandle after the last packet. */
+ * with the port, a read an overlapped ReadFile into the caller's buffer,
+ * the wait the same of zero bytes (as libuv waits on pipes), close a
+ * CancelIoEx and a CloseHandle after the last packet. */
 #ifndef WIN32_LEAN_AND_MEAN
 #define WIN32_LEAN_AND_MEAN
 #endif
@@ -18,14 +19,16 @@ static void complete_later(mp__io_os *o, mp_op *op, int result) {
   o->port->backend->post(o->port, op, 0, 0);
 }
 
-/* A wait's outcome as io.h promises it: 0 when a read would not block, the
- * end of a pipe included (the module's read then sees it). */
-static int wait_result(DWORD error) {
-  if (error == ERROR_BROKEN_PIPE || error == ERROR_HANDLE_EOF || error == ERROR_MORE_DATA) return 0;
+/* A read that ended with error: 0 at the end of a pipe (its writer has
+ * gone) or of a file; a message longer than the buffer (a message-mode
+ * pipe) counts as the bytes read, its rest is there for the next read. */
+static int read_result(DWORD error, DWORD bytes) {
+  if (error == ERROR_BROKEN_PIPE || error == ERROR_HANDLE_EOF) return 0;
+  if (error == ERROR_MORE_DATA) return (int)bytes;
   return mp__from_win_error(error);
 }
 
-/* Once closing and the kernel holds no wait: close the handle and post the
+/* Once closing and the kernel holds no read: close the handle and post the
  * close op, once. */
 static void finish_close(mp__io_os *o) {
   if (!o->close_op || o->reader) return;
@@ -36,12 +39,12 @@ static void finish_close(mp__io_os *o) {
   complete_later(o, op, 0);
 }
 
-static void wait_done(mp_loop *loop, mp_op *op) {
+static void read_done(mp_loop *loop, mp_op *op) {
   mp__io_os *o = (mp__io_os *)op->key_;
-  DWORD bytes;
+  DWORD bytes = 0;
   int result = GetOverlappedResult(o->handle, (OVERLAPPED *)op, &bytes, FALSE)
-                   ? 0
-                   : wait_result(GetLastError());
+                   ? (int)bytes
+                   : read_result(GetLastError(), bytes);
   o->reader = NULL;
   op->cb = o->reader_cb;
   op->result = result;
@@ -58,19 +61,27 @@ int mp__io_os_open(mp__io_os *o, mp_port *port, mp_os_handle handle) {
   return 0;
 }
 
-void mp__io_os_wait_readable(mp__io_os *o, mp_op *op) {
-  static char none;
+void mp__io_os_read(mp__io_os *o, mp_op *op, void *buf, uint32_t len) {
   memset(&op->os_, 0, sizeof op->os_);
   o->reader_cb = op->cb;
-  op->cb = wait_done;
+  op->cb = read_done;
   o->reader = op;
-  if (ReadFile(o->handle, &none, 0, NULL, (OVERLAPPED *)op)) return; /* its packet comes */
+  if (ReadFile(o->handle, buf, len, NULL, (OVERLAPPED *)op)) return; /* its packet comes */
   DWORD error = GetLastError();
-  if (error == ERROR_IO_PENDING) return;
+  /* ERROR_MORE_DATA is a warning, not a failure: the kernel queues the
+   * packet as for a success. */
+  if (error == ERROR_IO_PENDING || error == ERROR_MORE_DATA) return;
   /* Refused at once: the kernel holds nothing, and posts no packet. */
   o->reader = NULL;
   op->cb = o->reader_cb;
-  complete_later(o, op, wait_result(error));
+  complete_later(o, op, read_result(error, 0));
+}
+
+/* The wait is a read of nothing: it ends when a read would not block and
+ * takes no byte, so its count is always 0. */
+void mp__io_os_wait_readable(mp__io_os *o, mp_op *op) {
+  static char none;
+  mp__io_os_read(o, op, &none, 0);
 }
 
 void mp__io_os_close(mp__io_os *o, mp_op *op) {
@@ -83,7 +94,8 @@ void mp__io_os_close(mp__io_os *o, mp_op *op) {
 void mp__io_os_discard(mp__io_os *o) {
   if (!o->handle) return;
   /* The loop is going: no packet will be taken any more, but the kernel
-   * must be done with the wait's OVERLAPPED before its memory goes. */
+   * must be done with the read's OVERLAPPED (and buffer) before their
+   * memory goes. */
   if (o->reader) {
     CancelIoEx(o->handle, NULL);
     while (!HasOverlappedIoCompleted((OVERLAPPED *)o->reader))

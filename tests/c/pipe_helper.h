@@ -14,6 +14,11 @@ typedef struct test_pipe {
 
 /* Make a pipe; exits the test if it cannot. */
 test_pipe test_pipe_open(void);
+/* Make a pipe whose reads keep the writes' message boundaries and hand a
+ * message longer than the read in pieces (Windows: a message-mode named
+ * pipe). Returns 0 where there is none such (Linux: a packet pipe drops
+ * the rest of a long message instead). */
+int test_message_pipe_open(test_pipe *p);
 /* Write len bytes (blocking); returns the count. Any thread. */
 int test_pipe_write(test_pipe *p, const char *data, int len);
 /* Read up to len bytes without blocking: the count, 0 at the end, -1 when

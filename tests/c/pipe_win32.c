@@ -9,19 +9,29 @@
 #include "check.h"
 #include "pipe_helper.h"
 
-test_pipe test_pipe_open(void) {
+/* A named pipe of type (PIPE_TYPE_BYTE or PIPE_TYPE_MESSAGE), read the
+ * same way. */
+static test_pipe open_named(DWORD type, DWORD read_mode) {
   static LONG serial;
   char name[96];
   wsprintfA(name, "\\\\.\\pipe\\moonport-test-io-%lu-%ld", GetCurrentProcessId(),
             InterlockedIncrement(&serial));
-  HANDLE server =
-      CreateNamedPipeA(name, PIPE_ACCESS_INBOUND | FILE_FLAG_OVERLAPPED,
-                       PIPE_TYPE_BYTE | PIPE_READMODE_BYTE | PIPE_WAIT, 1, 65536, 65536, 0, NULL);
+  HANDLE server = CreateNamedPipeA(name, PIPE_ACCESS_INBOUND | FILE_FLAG_OVERLAPPED,
+                                   type | read_mode | PIPE_WAIT, 1, 65536, 65536, 0, NULL);
   CHECK(server != INVALID_HANDLE_VALUE);
   HANDLE client = CreateFileA(name, GENERIC_WRITE, 0, NULL, OPEN_EXISTING, 0, NULL);
   CHECK(client != INVALID_HANDLE_VALUE);
   test_pipe p = {server, client};
   return p;
+}
+
+test_pipe test_pipe_open(void) {
+  return open_named(PIPE_TYPE_BYTE, PIPE_READMODE_BYTE);
+}
+
+int test_message_pipe_open(test_pipe *p) {
+  *p = open_named(PIPE_TYPE_MESSAGE, PIPE_READMODE_MESSAGE);
+  return 1;
 }
 
 int test_pipe_write(test_pipe *p, const char *data, int len) {

@@ -1,8 +1,13 @@
 /* test_io.c: mp_io, a C module's own handle on the port: waits on a pipe
- * complete once each, level-triggered; a second wait is refused; close
- * cancels the wait in flight before its own op completes; use after close;
+ * complete once each, level-triggered; reads take what is there, wait for
+ * more and see the end; a second read or wait is refused; close cancels
+ * the read or wait in flight before its own op completes; use after close;
  * a loop freed with handles open closes them. The pipe is each OS's own
  * (pipe_helper.h). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
 #include "check.h"
 #include "core/loop.h"
 #include "pipe_helper.h"
@@ -170,6 +175,175 @@ static void second_wait_busy(void) {
   mp__loop_free(loop);
 }
 
+/* Reads take what is there, up to their length, and complete later, never
+ * inside the call; on an empty pipe one parks (keeping the loop alive)
+ * until another thread writes. */
+static void read_takes_what_is_there(void) {
+  mp_loop *loop = new_loop();
+  mp_io io;
+  test_pipe p = open_pipe(loop, &io);
+  counted_op read = counted();
+  char buf[8];
+  CHECK_EQ(test_pipe_write(&p, "0123456789", 10), 10);
+  mp_io_read(&io, &read.op, buf, 4);
+  CHECK_EQ(read.calls, 0); /* never from inside the call */
+  CHECK_EQ(mp__loop_run(loop), 0);
+  CHECK_EQ(read.calls, 1);
+  CHECK_EQ(read.result, 4);
+  CHECK(memcmp(buf, "0123", 4) == 0);
+  mp_io_read(&io, &read.op, buf, sizeof buf);
+  CHECK_EQ(mp__loop_run(loop), 0);
+  CHECK_EQ(read.calls, 2);
+  CHECK_EQ(read.result, 6);
+  CHECK(memcmp(buf, "456789", 6) == 0);
+
+  /* Empty: the read parks until the work thread's byte comes. */
+  mp_io_read(&io, &read.op, buf, sizeof buf);
+  CHECK(mp__loop_alive(loop));
+  late_write lw = {.work = {.fn = write_later, .op = {.cb = on_written}}, .pipe = &p};
+  CHECK_EQ(mp_work_submit(loop, &lw.work), 0);
+  CHECK_EQ(mp__loop_run(loop), 0);
+  CHECK_EQ(read.calls, 3);
+  CHECK_EQ(read.result, 1);
+  CHECK_EQ(buf[0], 'x');
+  CHECK_EQ(test_pipe_read(&p, buf, sizeof buf), -1); /* nothing left behind */
+  mp_io_close(&io, NULL);
+  CHECK_EQ(mp__loop_run(loop), 0);
+  test_pipe_close_writer(&p);
+  mp__loop_free(loop);
+}
+
+/* The writer's end closed: what it wrote first, then 0, also for a read
+ * parked before the close, and again for every read after. */
+static void read_end_of_pipe(void) {
+  mp_loop *loop = new_loop();
+  mp_io io;
+  test_pipe p = open_pipe(loop, &io);
+  counted_op read = counted();
+  char buf[8];
+  CHECK_EQ(test_pipe_write(&p, "ab", 2), 2);
+  test_pipe_close_writer(&p);
+  mp_io_read(&io, &read.op, buf, sizeof buf);
+  CHECK_EQ(mp__loop_run(loop), 0);
+  CHECK_EQ(read.calls, 1);
+  CHECK_EQ(read.result, 2);
+  mp_io_read(&io, &read.op, buf, sizeof buf);
+  CHECK_EQ(mp__loop_run(loop), 0);
+  CHECK_EQ(read.calls, 2);
+  CHECK_EQ(read.result, 0);
+  mp_io_read(&io, &read.op, buf, sizeof buf);
+  CHECK_EQ(mp__loop_run(loop), 0);
+  CHECK_EQ(read.calls, 3);
+  CHECK_EQ(read.result, 0);
+  mp_io_close(&io, NULL);
+  CHECK_EQ(mp__loop_run(loop), 0);
+
+  p = open_pipe(loop, &io);
+  mp_io_read(&io, &read.op, buf, sizeof buf);
+  CHECK_EQ(read.calls, 3); /* parked: the pipe is empty */
+  test_pipe_close_writer(&p);
+  CHECK_EQ(mp__loop_run(loop), 0);
+  CHECK_EQ(read.calls, 4);
+  CHECK_EQ(read.result, 0);
+  mp_io_close(&io, NULL);
+  CHECK_EQ(mp__loop_run(loop), 0);
+  mp__loop_free(loop);
+}
+
+/* With a read in flight, another read or a wait completes with MP_EBUSY
+ * (later), and a read of nothing with MP_EINVAL; the first read is
+ * untouched and gets the bytes. */
+static void read_busy_and_bad_length(void) {
+  mp_loop *loop = new_loop();
+  mp_io io;
+  test_pipe p = open_pipe(loop, &io);
+  counted_op first = counted(), second = counted(), wait = counted(), empty = counted();
+  char buf[4], other[4];
+  mp_io_read(&io, &first.op, buf, sizeof buf);
+  mp_io_read(&io, &second.op, other, sizeof other);
+  mp_io_wait_readable(&io, &wait.op);
+  mp_io_read(&io, &empty.op, other, 0);
+  CHECK_EQ(second.calls + wait.calls + empty.calls, 0);
+  CHECK_EQ(test_pipe_write(&p, "x", 1), 1);
+  CHECK_EQ(mp__loop_run(loop), 0);
+  CHECK_EQ(second.calls, 1);
+  CHECK_EQ(second.result, MP_EBUSY);
+  CHECK_EQ(wait.calls, 1);
+  CHECK_EQ(wait.result, MP_EBUSY);
+  CHECK_EQ(empty.calls, 1);
+  CHECK_EQ(empty.result, MP_EINVAL);
+  CHECK_EQ(first.calls, 1);
+  CHECK_EQ(first.result, 1);
+  CHECK_EQ(buf[0], 'x');
+  mp_io_close(&io, NULL);
+  CHECK_EQ(mp__loop_run(loop), 0);
+  test_pipe_close_writer(&p);
+  mp__loop_free(loop);
+}
+
+/* Close with a read parked: exactly one completion, MP_ECANCELED, before
+ * the close op's; a read after close completes with MP_ECLOSED. */
+static void read_close_cancels(void) {
+  mp_loop *loop = new_loop();
+  mp_io io;
+  test_pipe p = open_pipe(loop, &io);
+  counted_op read = counted(), closing = counted(), after = counted();
+  char buf[4];
+  mp_io_read(&io, &read.op, buf, sizeof buf);
+  mp_io_close(&io, &closing.op);
+  mp_io_read(&io, &after.op, buf, sizeof buf);
+  CHECK_EQ(read.calls + closing.calls + after.calls, 0);
+  CHECK_EQ(mp__loop_run(loop), 0);
+  CHECK_EQ(read.calls, 1);
+  CHECK_EQ(read.result, MP_ECANCELED);
+  CHECK_EQ(closing.calls, 1);
+  CHECK_EQ(closing.result, 0);
+  CHECK(read.order < closing.order);
+  CHECK_EQ(after.calls, 1);
+  CHECK_EQ(after.result, MP_ECLOSED);
+  CHECK(test_handle_closed(p.read_end));
+  /* Bytes written now reach nobody, and no callback comes again. */
+  test_pipe_close_writer(&p);
+  CHECK_EQ(mp__loop_run(loop), 0);
+  CHECK_EQ(read.calls, 1);
+  mp__loop_free(loop);
+}
+
+/* A message-mode pipe: a message longer than the read comes in pieces
+ * (ERROR_MORE_DATA counts as the bytes read, its packet comes once), and a
+ * read takes one message at most. Windows only. */
+static void read_message_pipe_in_pieces(void) {
+  mp_loop *loop = new_loop();
+  test_pipe p;
+  if (!test_message_pipe_open(&p)) {
+    printf("SKIP: no message-mode pipes here\n");
+    mp__loop_free(loop);
+    exit(SKIP_CODE);
+  }
+  mp_io io;
+  CHECK_EQ(mp_io_open(loop, &io, p.read_end), 0);
+  counted_op read = counted();
+  char buf[4];
+  CHECK_EQ(test_pipe_write(&p, "0123456789", 10), 10);
+  CHECK_EQ(test_pipe_write(&p, "ab", 2), 2);
+  static const struct {
+    int result;
+    const char *bytes;
+  } pieces[] = {{4, "0123"}, {4, "4567"}, {2, "89"}, {2, "ab"}};
+  for (int i = 0; i < 4; i++) {
+    mp_io_read(&io, &read.op, buf, sizeof buf);
+    CHECK_EQ(mp__loop_run(loop), 0);
+    CHECK_EQ(read.calls, i + 1);
+    CHECK_EQ(read.result, pieces[i].result);
+    CHECK(memcmp(buf, pieces[i].bytes, (size_t)pieces[i].result) == 0);
+  }
+  mp_io_close(&io, NULL);
+  CHECK_EQ(mp__loop_run(loop), 0);
+  CHECK_EQ(read.calls, 4);
+  test_pipe_close_writer(&p);
+  mp__loop_free(loop);
+}
+
 /* A regular file is always ready; something that is no handle is refused
  * at open, and the io then counts as closed. */
 static void regular_file_and_bad_handle(void) {
@@ -217,6 +391,11 @@ int main(int argc, char **argv) {
       {"second_wait_busy", second_wait_busy},
       {"regular_file_and_bad_handle", regular_file_and_bad_handle},
       {"loop_freed_with_io_open", loop_freed_with_io_open},
+      {"read_takes_what_is_there", read_takes_what_is_there},
+      {"read_end_of_pipe", read_end_of_pipe},
+      {"read_busy_and_bad_length", read_busy_and_bad_length},
+      {"read_close_cancels", read_close_cancels},
+      {"read_message_pipe_in_pieces", read_message_pipe_in_pieces},
       {NULL, NULL},
   };
   return test_main(argc, argv, cases);

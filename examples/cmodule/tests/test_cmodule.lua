@@ -1,7 +1,7 @@
 -- test_cmodule.lua: the example C module (examples/cmodule) through the C
 -- module API: SHA-256 against the FIPS 180-4 vectors and sha256sum, files
 -- hashed on the work threads in both forms and many at once, errors of the
--- work, errors raised by callbacks, the pipe reader on mp_io (data, the
+-- work, errors raised by callbacks, the pipe reader on mp_io_read (data, the
 -- end of file, close with a read in flight, use after close, GC), and the
 -- ABI check's refusal.
 local lu = require "luaunit"
@@ -192,7 +192,7 @@ function TestCModule:test_pipe_reads_in_both_forms_until_the_end()
   end)
 end
 
-function TestCModule:test_level_triggered_reads_leave_nothing_behind()
+function TestCModule:test_reads_leave_nothing_behind()
   -- More than one read takes (64 KiB) and than the pipe holds (64 KiB on
   -- Linux): the writer refills as the reader drains, and every byte must
   -- arrive once, in order.
