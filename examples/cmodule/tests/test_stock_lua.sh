@@ -3,6 +3,10 @@
 # moonport's module (build/lib/moonport/core.so), required after moonport
 # and before it (then MP_CHECK_ABI loads moonport itself).
 # Usage: test_stock_lua.sh SOURCE_DIR BUILD_DIR [SANITIZER]
+# The interpreter is MOONPORT_STOCK_LUA (default lua5.4), run through
+# MOONPORT_EMULATOR if set (Windows: the build's lua.exe under Wine, whose
+# output ends lines with CR LF); modules end in MOONPORT_MODULE_SUFFIX
+# (default .so).
 set -u
 src=$1 build=$2
 if [ -n "${3:-}" ]; then
@@ -10,13 +14,15 @@ if [ -n "${3:-}" ]; then
   echo "skipped: $3 sanitizer build"
   exit 77
 fi
-export LUA_CPATH="$build/lib/?.so;;" LUA_PATH="$src/lua/?.lua;$src/lua/?/init.lua;;"
+read -r -a emulator <<<"${MOONPORT_EMULATOR:-}"
+stock_lua=("${emulator[@]}" "${MOONPORT_STOCK_LUA:-lua5.4}")
+export LUA_CPATH="$build/lib/?${MOONPORT_MODULE_SUFFIX:-.so};;" LUA_PATH="$src/lua/?.lua;$src/lua/?/init.lua;;"
 passed=0 failed=0
 
 # check NAME EXPECTED_OUTPUT_REGEX LUA_CODE
 check() {
   local out
-  out=$(lua5.4 -e "$3" 2>&1)
+  out=$("${stock_lua[@]}" -e "$3" 2>&1 | tr -d '\r')
   if [[ $out =~ ^$2$ ]]; then
     passed=$((passed + 1))
   else
