@@ -2,6 +2,7 @@
  * writes and fsyncs are io_uring ops where the port has a ring, and
  * offloaded work elsewhere; the calls on paths are plain blocking POSIX. */
 #define _GNU_SOURCE /* O_CLOEXEC, d_type */
+#include <errno.h>
 #include <dirent.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -10,8 +11,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "moonport.h"
 #include "core/loop.h"
-#include "port/errno_posix.h"
 #include "port/file.h"
 #include "port/reactor.h"
 
@@ -37,7 +38,7 @@ static void run_blocking(mp_work *work) {
       n = fsync(req->fd);
     }
   } while (n < 0 && errno == EINTR);
-  work->op.result = n < 0 ? mp__from_errno(errno) : (int32_t)n;
+  work->op.result = n < 0 ? mp_from_errno(errno) : (int32_t)n;
 }
 
 void mp__file_start(mp_loop *loop, mp__file_req *req) {
@@ -72,7 +73,7 @@ void mp__file_cancel(mp_loop *loop, mp__file_req *req) {
 /* The blocking calls. */
 
 static int result_of(int rc) {
-  return rc < 0 ? mp__from_errno(errno) : 0;
+  return rc < 0 ? mp_from_errno(errno) : 0;
 }
 
 int mp__fs_open(const char *path, int flags, int mode, mp__fd *out) {
@@ -92,7 +93,7 @@ int mp__fs_open(const char *path, int flags, int mode, mp__fd *out) {
   do {
     fd = open(path, oflags, (mode_t)mode);
   } while (fd < 0 && errno == EINTR);
-  if (fd < 0) return mp__from_errno(errno);
+  if (fd < 0) return mp_from_errno(errno);
   /* A read-only open of a directory succeeds on POSIX; its reads would
    * fail with EISDIR later. Say so now, as Windows and Node do. */
   struct stat st;
@@ -142,14 +143,14 @@ static void fill_stat(const struct stat *st, mp__fs_stat *out) {
 
 int mp__fs_stat_path(const char *path, mp__fs_stat *out) {
   struct stat st;
-  if (stat(path, &st) < 0) return mp__from_errno(errno);
+  if (stat(path, &st) < 0) return mp_from_errno(errno);
   fill_stat(&st, out);
   return 0;
 }
 
 int mp__fs_stat_fd(mp__fd fd, mp__fs_stat *out) {
   struct stat st;
-  if (fstat(fd, &st) < 0) return mp__from_errno(errno);
+  if (fstat(fd, &st) < 0) return mp_from_errno(errno);
   fill_stat(&st, out);
   return 0;
 }
@@ -198,14 +199,14 @@ static int type_of_dirent(int dir_fd, const struct dirent *e) {
 int mp__fs_scandir(const char *path, mp__fs_dir *out) {
   memset(out, 0, sizeof *out);
   DIR *d = opendir(path);
-  if (!d) return mp__from_errno(errno);
+  if (!d) return mp_from_errno(errno);
   size_t names_len = 0, names_cap = 0, types_cap = 0;
   int rc = 0;
   for (;;) {
     errno = 0;
     struct dirent *e = readdir(d);
     if (!e) {
-      if (errno) rc = mp__from_errno(errno);
+      if (errno) rc = mp_from_errno(errno);
       break;
     }
     if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) continue;

@@ -1,17 +1,18 @@
 /* io_posix.c: a C module's descriptor on the Linux ports (io.h), waited on
  * through the socket ops' readiness machinery, which is not TCP-specific;
  * a read tries read(2) first and waits only on EAGAIN (DESIGN.md rule 9). */
+#include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <unistd.h>
 
-#include "port/errno_posix.h"
+#include "moonport.h"
 #include "port/io.h"
 #include "port/reactor.h"
 
 int mp__io_os_open(mp__io_os *o, mp_port *port, int fd) {
   int flags = fcntl(fd, F_GETFL);
-  if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0) return mp__from_errno(errno);
+  if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0) return mp_from_errno(errno);
   mp__sock_adopt(&o->sock, port, fd);
   o->reader = NULL;
   return 0;
@@ -40,7 +41,7 @@ static int try_read(mp__io_os *o) {
     n = read(o->sock.fd, o->buf, o->len);
   } while (n < 0 && errno == EINTR);
   if (n >= 0) return (int)n;
-  if (errno != EAGAIN && errno != EWOULDBLOCK) return mp__from_errno(errno);
+  if (errno != EAGAIN && errno != EWOULDBLOCK) return mp_from_errno(errno);
   o->sock.ready &= (uint8_t)~MP__EV_READ;
   return MP_EAGAIN;
 }

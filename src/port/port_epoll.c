@@ -9,12 +9,13 @@
  * blocks: the intent of "ask for writability only while a write waits"
  * (DESIGN.md rule 9) at one system call per socket instead of two per
  * blocked write. */
+#include <errno.h>
 #include <stdlib.h>
 #include <sys/epoll.h>
 #include <unistd.h>
 
+#include "moonport.h"
 #include "port/backends.h"
-#include "port/errno_posix.h"
 #include "port/packet_queue.h"
 #include "port/reactor.h"
 #include "port/wake_fd.h"
@@ -35,7 +36,7 @@ static int epoll_watch(mp__reactor *r, mp__sock *s, unsigned ev) {
   if (s->watching) return 0;
   epoll_port *p = MP_CONTAINER_OF(r, epoll_port, reactor);
   struct epoll_event e = {.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET, .data.ptr = s};
-  if (epoll_ctl(p->epoll_fd, EPOLL_CTL_ADD, s->fd, &e) < 0) return mp__from_errno(errno);
+  if (epoll_ctl(p->epoll_fd, EPOLL_CTL_ADD, s->fd, &e) < 0) return mp_from_errno(errno);
   mp__reactor_set_watching(r, s, MP__EV_READ | MP__EV_WRITE);
   return 0;
 }
@@ -90,7 +91,7 @@ static int epoll_open(mp_port **out) {
   struct epoll_event ev = {.events = EPOLLIN, .data.ptr = NULL};
   if (p->epoll_fd < 0 || p->wake_fd < 0 ||
       epoll_ctl(p->epoll_fd, EPOLL_CTL_ADD, p->wake_fd, &ev) < 0) {
-    int err = mp__from_errno(errno);
+    int err = mp_from_errno(errno);
     if (p->epoll_fd >= 0) close(p->epoll_fd);
     if (p->wake_fd >= 0) close(p->wake_fd);
     free(p);

@@ -22,13 +22,17 @@
  * only when the owner asks, and no other thread is interrupted), then
  * COOP_TASKRUN (5.19), then none.
  */
+/* liburing.h first: it sets the feature macros (_GNU_SOURCE) that the
+ * system headers after it read. */
 #include <liburing.h>
+
+#include <errno.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "moonport.h"
 #include "port/backends.h"
-#include "port/errno_posix.h"
 #include "port/packet_queue.h"
 #include "port/reactor.h"
 #include "port/wake_fd.h"
@@ -159,7 +163,7 @@ static void uring_file_cancel(mp__reactor *r, mp__file_req *req) {
 static void file_done(uring_port *p, uint64_t tag, int res) {
   p->reactor.watched--;
   mp_op *op = (mp_op *)(uintptr_t)(tag & ~FILE_TAG);
-  mp__reactor_complete(&p->reactor, op, res < 0 ? mp__from_errno(-res) : res);
+  mp__reactor_complete(&p->reactor, op, res < 0 ? mp_from_errno(-res) : res);
 }
 
 /* A poll's completion: which direction it watches, what it found, and
@@ -240,7 +244,7 @@ static int uring_open(mp_port **out) {
   if (!p) return MP_ENOMEM;
   p->wake_fd = mp__wake_fd_open();
   if (p->wake_fd < 0) {
-    int err = mp__from_errno(errno);
+    int err = mp_from_errno(errno);
     free(p);
     return err;
   }
@@ -248,7 +252,7 @@ static int uring_open(mp_port **out) {
   if (rc < 0) {
     close(p->wake_fd);
     free(p);
-    return mp__from_errno(-rc);
+    return mp_from_errno(-rc);
   }
   rc = arm_wake_poll(p);
   if (rc == 0) rc = io_uring_submit(&p->ring) < 0 ? MP_EIO : 0;

@@ -2,20 +2,21 @@
  * completions (see sock.h and reactor.h). Each op tries its system call
  * first and parks only when the call would block (DESIGN.md rule 9). */
 #define _GNU_SOURCE /* accept4, SO_REUSEPORT */
+#include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <unistd.h>
 
+#include "moonport.h"
 #include "port/dgram_opts.h"
-#include "port/errno_posix.h"
 #include "port/reactor.h"
 
 enum { READ_ACCEPT = 1, READ_WAIT };
 enum { WRITE_SEND = 1, WRITE_CONNECT, WRITE_SENDTO };
 
 static int sys_error(void) {
-  return errno == EWOULDBLOCK ? MP_EAGAIN : mp__from_errno(errno);
+  return errno == EWOULDBLOCK ? MP_EAGAIN : mp_from_errno(errno);
 }
 
 int mp__sock_startup(void) {
@@ -34,7 +35,7 @@ void mp__sock_discard(int fd) {
 
 int mp__sock_open(mp__sock *s, mp_port *port, int family) {
   int fd = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (fd < 0) return mp__from_errno(errno);
+  if (fd < 0) return mp_from_errno(errno);
   mp__sock_adopt(s, port, fd);
   return 0;
 }
@@ -138,7 +139,7 @@ static void finish_connect(mp__sock *s, mp_op *op) {
   int err = 0;
   socklen_t len = sizeof err;
   if (getsockopt(s->fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0) err = errno;
-  mp__reactor_complete(s->reactor, op, err ? mp__from_errno(err) : 0);
+  mp__reactor_complete(s->reactor, op, err ? mp_from_errno(err) : 0);
 }
 
 void mp__sock_accept(mp__sock *s, mp_op *op) {
@@ -161,7 +162,7 @@ void mp__sock_connect(mp__sock *s, mp_op *op, const struct sockaddr *addr, sockl
     s->writer_kind = WRITE_CONNECT;
     park(s, &s->writer, op, MP__EV_WRITE);
   } else {
-    mp__reactor_complete(s->reactor, op, mp__from_errno(errno));
+    mp__reactor_complete(s->reactor, op, mp_from_errno(errno));
   }
 }
 
@@ -257,7 +258,7 @@ int mp__sock_shutdown(mp__sock *s) {
 
 int mp__sock_open_dgram(mp__sock *s, mp_port *port, int family) {
   int fd = socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (fd < 0) return mp__from_errno(errno);
+  if (fd < 0) return mp_from_errno(errno);
   mp__sock_adopt(s, port, fd);
   return 0;
 }
