@@ -20,6 +20,7 @@
 
 #include "port/dgram_opts.h"
 #include "port/errno_win32.h"
+#include "port/port_iocp.h"
 #include "port/sock_iocp.h"
 
 #ifndef SIO_UDP_NETRESET /* mswsock.h's value; mingw-w64's headers lack it */
@@ -101,7 +102,7 @@ static int check_port(const mp__datagram *d) {
 void mp__sock_sendto(mp__sock *s, mp_op *op, const mp__datagram *d) {
   int err = s->closing ? MP_ECANCELED : check_port(d);
   if (err < 0) {
-    mp__iocp_complete_later(s, op, err);
+    mp__iocp_complete_later(s->port, op, err);
     return;
   }
   /* Winsock copies the destination when the call starts; the bytes are

@@ -12,13 +12,6 @@
 #include "port/io.h"
 #include "port/port_iocp.h"
 
-/* Post op's completion with result (DESIGN.md rule 6). The port refuses
- * only while the loop is being freed, when nothing is dispatched any more. */
-static void complete_later(mp__io_os *o, mp_op *op, int result) {
-  op->result = result;
-  o->port->backend->post(o->port, op, 0, 0);
-}
-
 /* A read that ended with error: 0 at the end of a pipe (its writer has
  * gone) or of a file; a message longer than the buffer (a message-mode
  * pipe) counts as the bytes read, its rest is there for the next read. */
@@ -36,7 +29,7 @@ static void finish_close(mp__io_os *o) {
   o->handle = NULL;
   mp_op *op = o->close_op;
   o->close_op = NULL;
-  complete_later(o, op, 0);
+  mp__iocp_complete_later(o->port, op, 0);
 }
 
 static void read_done(mp_loop *loop, mp_op *op) {
@@ -74,7 +67,7 @@ void mp__io_os_read(mp__io_os *o, mp_op *op, void *buf, uint32_t len) {
   /* Refused at once: the kernel holds nothing, and posts no packet. */
   o->reader = NULL;
   op->cb = o->reader_cb;
-  complete_later(o, op, read_result(error, 0));
+  mp__iocp_complete_later(o->port, op, read_result(error, 0));
 }
 
 /* The wait is a read of nothing: it ends when a read would not block and

@@ -141,6 +141,11 @@ int mp__iocp_associate(mp_port *port, HANDLE handle, uintptr_t key) {
   return 0;
 }
 
+void mp__iocp_complete_later(mp_port *port, mp_op *op, int result) {
+  op->result = result;
+  (void)iocp_post(port, op, 0, 0);
+}
+
 const mp_port_backend mp__port_iocp = {
     .name = "iocp",
     .available = iocp_available,

@@ -11,5 +11,9 @@
  * overlapped operations then ends with a packet carrying key. Lua thread
  * (any thread that owns the handle). Returns 0 or an MP_E… code. */
 int mp__iocp_associate(mp_port *port, HANDLE handle, uintptr_t key);
+/* Post op's completion with result: for an op that never reached the
+ * kernel (DESIGN.md rule 6). The port refuses the post only while the
+ * loop is being freed, when nothing is dispatched any more. Lua thread. */
+void mp__iocp_complete_later(mp_port *port, mp_op *op, int result);
 
 #endif

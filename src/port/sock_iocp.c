@@ -68,13 +68,6 @@ static LPFN_CONNECTEX get_connect_ex(SOCKET fd) {
   return fn;
 }
 
-/* The port refuses the post only while the loop is being freed, when
- * nothing is dispatched any more. */
-void mp__iocp_complete_later(mp__sock *s, mp_op *op, int result) {
-  op->result = result;
-  s->port->backend->post(s->port, op, 0, 0);
-}
-
 void mp__sock_adopt(mp__sock *s, mp_port *port, SOCKET fd) {
   *s = (mp__sock){.port = port, .fd = fd, .accepted = INVALID_SOCKET};
   u_long on = 1;
@@ -150,7 +143,7 @@ static void take_back(mp__sock *s, mp_op **slot, mp_op_cb cb, int err) {
   mp_op *op = *slot;
   *slot = NULL;
   op->cb = cb;
-  mp__iocp_complete_later(s, op, err);
+  mp__iocp_complete_later(s->port, op, err);
 }
 
 /* Whether the overlapped call that was to start op (failed: it returned an
@@ -184,7 +177,7 @@ static void finish_close(mp__sock *s) {
   s->accept_buf = NULL;
   mp_op *op = s->close_op;
   s->close_op = NULL;
-  mp__iocp_complete_later(s, op, 0);
+  mp__iocp_complete_later(s->port, op, 0);
 }
 
 /* Give op back to its issuer with result. s stays allocated during cb: a
@@ -251,23 +244,23 @@ void mp__iocp_writer_called(mp__sock *s, int failed) {
 
 void mp__sock_accept(mp__sock *s, mp_op *op) {
   if (s->closing) {
-    mp__iocp_complete_later(s, op, MP_ECANCELED);
+    mp__iocp_complete_later(s->port, op, MP_ECANCELED);
     return;
   }
   LPFN_ACCEPTEX accept_fn = get_accept_ex(s->fd);
   if (!accept_fn) {
-    mp__iocp_complete_later(s, op, wsa_error());
+    mp__iocp_complete_later(s->port, op, wsa_error());
     return;
   }
   if (!s->accept_buf && !(s->accept_buf = malloc(2 * ACCEPT_ADDR_LEN))) {
-    mp__iocp_complete_later(s, op, MP_ENOMEM);
+    mp__iocp_complete_later(s->port, op, MP_ENOMEM);
     return;
   }
   /* AcceptEx takes a socket made beforehand; out of sockets, this is where
    * it shows (WSAEMFILE, WSAENOBUFS). */
   s->accepted = WSASocketW(s->family, SOCK_STREAM, IPPROTO_TCP, NULL, 0, WSA_FLAG_OVERLAPPED);
   if (s->accepted == INVALID_SOCKET) {
-    mp__iocp_complete_later(s, op, wsa_error());
+    mp__iocp_complete_later(s->port, op, wsa_error());
     return;
   }
   s->reader_kind = READ_ACCEPT;
@@ -293,7 +286,7 @@ SOCKET mp__sock_accepted(mp__sock *listener, int result) {
 
 void mp__sock_wait_readable(mp__sock *s, mp_op *op) {
   if (s->closing) {
-    mp__iocp_complete_later(s, op, MP_ECANCELED);
+    mp__iocp_complete_later(s->port, op, MP_ECANCELED);
     return;
   }
   /* No buffer: the read ends when data (or EOF, or an error) is there,
@@ -318,7 +311,7 @@ void mp__sock_wait_readable(mp__sock *s, mp_op *op) {
 
 void mp__sock_connect(mp__sock *s, mp_op *op, const struct sockaddr *addr, socklen_t len) {
   if (s->closing) {
-    mp__iocp_complete_later(s, op, MP_ECANCELED);
+    mp__iocp_complete_later(s->port, op, MP_ECANCELED);
     return;
   }
   /* ConnectEx wants a bound socket: the wildcard address of the family
@@ -328,7 +321,7 @@ void mp__sock_connect(mp__sock *s, mp_op *op, const struct sockaddr *addr, sockl
   any.ss_family = addr->sa_family;
   LPFN_CONNECTEX connect_fn = get_connect_ex(s->fd);
   if (!connect_fn || bind(s->fd, (struct sockaddr *)&any, len) != 0) {
-    mp__iocp_complete_later(s, op, wsa_error());
+    mp__iocp_complete_later(s->port, op, wsa_error());
     return;
   }
   mp__iocp_writer_start(s, op, MP__IOCP_WRITE_CONNECT);
@@ -344,7 +337,7 @@ static void start_send(mp__sock *s, mp_op *op) {
 
 void mp__sock_send(mp__sock *s, mp_op *op, const char *buf, size_t len) {
   if (s->closing) {
-    mp__iocp_complete_later(s, op, MP_ECANCELED);
+    mp__iocp_complete_later(s->port, op, MP_ECANCELED);
     return;
   }
   s->send_buf = buf;

@@ -14,9 +14,6 @@ enum { MP__IOCP_WRITE_SEND = 1, MP__IOCP_WRITE_CONNECT, MP__IOCP_WRITE_SENDTO };
  * ("port unreachable") is MP_ECONNREFUSED, WSAENETRESET ("time exceeded")
  * MP_EHOSTUNREACH. */
 int mp__iocp_sock_error(const mp__sock *s);
-/* Post op's completion with result: for ops that never reached the
- * kernel (DESIGN.md rule 6). */
-void mp__iocp_complete_later(mp__sock *s, mp_op *op, int result);
 /* Make op the writer of kind (MP__IOCP_WRITE_…) that the kernel is about
  * to hold: its packet comes to sock_iocp.c first, which gives the issuer
  * the kernel's result. Then make the overlapped call, and tell
