@@ -83,6 +83,8 @@ static void prepend_search_path(lua_State *L, const char *field, const char *con
   lua_pop(L, 1);
 }
 
+#define COUNT_OF(a) ((int)(sizeof(a) / sizeof((a)[0])))
+
 /* Find the Lua library (lua/moonport/) and C modules (lib/) next to the
  * binary in a build tree, in the relocatable install layout, or at the
  * configured install path. */
@@ -92,9 +94,9 @@ static void set_library_path(lua_State *L) {
                                            "%s/../share/lua/5.4/?/init.lua;"};
   static const char *const c_by_exe[] = {"%s/lib/?" MP__MODULE_SUFFIX ";",
                                          "%s/../lib/lua/5.4/?" MP__MODULE_SUFFIX ";"};
-  prepend_search_path(L, "path", lua_by_exe, 4,
+  prepend_search_path(L, "path", lua_by_exe, COUNT_OF(lua_by_exe),
                       MOONPORT_INSTALL_LUA_DIR "/?.lua;" MOONPORT_INSTALL_LUA_DIR "/?/init.lua;");
-  prepend_search_path(L, "cpath", c_by_exe, 2,
+  prepend_search_path(L, "cpath", c_by_exe, COUNT_OF(c_by_exe),
                       MOONPORT_INSTALL_CMOD_DIR "/?" MP__MODULE_SUFFIX ";");
 }
 
