@@ -60,7 +60,7 @@ static void start_io(mp_loop *loop, mp__file_req *req) {
   BOOL ok = req->kind == MP__FILE_READ ? ReadFile(req->fd, req->buf, req->len, NULL, ov)
                                        : WriteFile(req->fd, req->buf, req->len, NULL, ov);
   DWORD e = ok ? 0 : GetLastError();
-  if (ok || e == ERROR_IO_PENDING) {
+  if (mp__iocp_packet_queued(op, ok, e)) {
     /* Done at once or not: its packet comes, and nothing else does. */
     mp_loop_ref(loop);
     return;

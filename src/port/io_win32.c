@@ -59,11 +59,10 @@ void mp__io_os_read(mp__io_os *o, mp_op *op, void *buf, uint32_t len) {
   o->reader_cb = op->cb;
   op->cb = read_done;
   o->reader = op;
-  if (ReadFile(o->handle, buf, len, NULL, (OVERLAPPED *)op)) return; /* its packet comes */
-  DWORD error = GetLastError();
-  /* ERROR_MORE_DATA is a warning, not a failure: the kernel queues the
-   * packet as for a success. */
-  if (error == ERROR_IO_PENDING || error == ERROR_MORE_DATA) return;
+  BOOL ok = ReadFile(o->handle, buf, len, NULL, (OVERLAPPED *)op);
+  DWORD error = ok ? 0 : GetLastError();
+  /* Its packet comes (ERROR_MORE_DATA, too, is a warning). */
+  if (mp__iocp_packet_queued(op, ok, error)) return;
   /* Refused at once: the kernel holds nothing, and posts no packet. */
   o->reader = NULL;
   op->cb = o->reader_cb;

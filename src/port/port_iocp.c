@@ -146,6 +146,11 @@ void mp__iocp_complete_later(mp_port *port, mp_op *op, int result) {
   (void)iocp_post(port, op, 0, 0);
 }
 
+int mp__iocp_packet_queued(const mp_op *op, int ok, DWORD error) {
+  if (ok || error == ERROR_IO_PENDING) return 1;
+  return (((const OVERLAPPED *)op)->Internal & 0xC0000000u) == 0x80000000u;
+}
+
 const mp_port_backend mp__port_iocp = {
     .name = "iocp",
     .available = iocp_available,

@@ -146,17 +146,12 @@ static void take_back(mp__sock *s, mp_op **slot, mp_op_cb cb, int err) {
   mp__iocp_complete_later(s->port, op, err);
 }
 
-/* Whether the overlapped call that was to start op (failed: it returned an
- * error) queues op's packet: it succeeded or is pending, or it ended at
- * once with an NT *warning* status, which Winsock reports as a failure
- * but the I/O manager completes like a success, packet and all:
- * STATUS_BUFFER_OVERFLOW (WSAEMSGSIZE), a datagram longer than the buffer
- * (a receive, or under Wine also a send too big). An error status queues
- * nothing and leaves the OVERLAPPED's status alone. Before anything else
- * that may change WSAGetLastError. */
+/* Whether the Winsock call that was to start op (failed: it returned an
+ * error) queued op's packet (under Wine a send too big ends at once with
+ * WSAEMSGSIZE, a warning). Before anything else that may change
+ * WSAGetLastError. */
 static int started(const mp_op *op, int failed) {
-  if (!failed || WSAGetLastError() == WSA_IO_PENDING) return 1;
-  return (((const OVERLAPPED *)op)->Internal & 0xC0000000u) == 0x80000000u;
+  return mp__iocp_packet_queued(op, !failed, failed ? (DWORD)WSAGetLastError() : 0);
 }
 
 /* What the kernel did with op: the bytes it moved, or an MP_E… code. */
